@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { getProfile, loadCatalogue, type Catalogue } from '../catalogue/catalogue.ts';
+import { InputError } from '../config/input-error.ts';
+import { listProductIds, loadProduct, type ProductDeclaration } from '../config/products.ts';
+import { installProducts, labDown, labStatus, labUp } from '../lab/native/lab.ts';
+import { suiteVersion } from '../report/build.ts';
+import { runProduct, type ProductRunOutcome } from '../runner/run-product.ts';
+import { runCleanups } from '../runner/shutdown.ts';
+import { ProgressDisplay } from './progress.ts';
+import { summaryTable } from './summary.ts';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The stock product a variant is a configuration of; it plays the peer organisations. */
+function peerOf(product: ProductDeclaration, catalogue: Catalogue): ProductDeclaration {
+  return product.variantOf ? loadProduct(product.variantOf, catalogue) : product;
+}
+
+const program = new Command('fedconf')
+  .description('Conformance test suite for federated chat (Matrix, XMPP): drives real servers and writes a conformance report per product.')
+  .version(suiteVersion);
+
+program.command('run')
+  .description('Run a profile against each product on the native lab; writes reports/<product>/<run-id>/ and prints a summary.')
+  .requiredOption('--product <id>', 'product declaration id (fixtures/products/<id>.yaml) or path; repeat for several', collect, [])
+  .option('--profile <id>', 'profile to run (see `fedconf profiles`)', 'federation')
+  .option('-t, --test <pattern>', 'only tests whose name matches')
+  .option('--strict', 'exit 1 when a profile is NOT CONFORMANT (for CI gates)')
+  .action(async (options: { product: string[]; profile: string; test?: string; strict?: boolean }) => {
+    // Validate everything before anything starts.
+    const catalogue = loadCatalogue();
+    const profile = getProfile(catalogue, options.profile);
+    const products = options.product.map((ref) => loadProduct(ref, catalogue));
+    const peers = products.map((p) => peerOf(p, catalogue));
+    const display = new ProgressDisplay();
+    const outcomes: ProductRunOutcome[] = [];
+    let failures = 0;
+    try {
+      display.step('installing the lab servers (skips what is there)');
+      await installProducts([...products, ...peers], display.step);
+      for (const [index, product] of products.entries()) {
+        display.line(`▶ ${product.id}: profile ${profile.id}`);
+        try {
+          outcomes.push(await runProduct({
+            catalogue, profile, product, peer: peers[index]!, progress: display.step,
+            ...(options.test ? { testNamePattern: options.test } : {}),
+            onResult: (r) => display.line(`  ${r.status.padEnd(7)} ${r.name} [${r.requirements.join(', ')}]${r.status === 'PASSED' ? '' : `\n          ${(r.message ?? '').split('\n')[0]}`}`),
+          }));
+        } catch (error) {
+          failures++;
+          display.line(`✗ ${product.id}: the run stopped early: ${(error as Error).message}`);
+        }
+      }
+    } finally {
+      display.done();
+    }
+    console.log(`\n${summaryTable(outcomes)}`);
+    const errors = outcomes.reduce((n, o) => n + o.report.totals.ERROR, 0);
+    if (failures || errors) process.exitCode = 2;
+    else if (options.strict && outcomes.some((o) => o.report.profiles.some((p) => p.verdict !== 'CONFORMANT'))) process.exitCode = 1;
+  });
+
+const lab = program.command('lab').description('Start, stop and inspect the native lab by hand.');
+lab.command('up')
+  .description('Start org-a, org-b and org-c (CA, DNS, servers) and leave them running; prints the lab description as JSON.')
+  .option('--product <id>', 'product for org-a (org-b and org-c run its stock peer)', 'synapse')
+  .action(async (options: { product: string }) => {
+    const catalogue = loadCatalogue();
+    const product = loadProduct(options.product, catalogue);
+    const display = new ProgressDisplay();
+    try {
+      const running = await labUp({ 'org-a': product, 'org-b': peerOf(product, catalogue), 'org-c': peerOf(product, catalogue) }, display.step, 'detached');
+      display.done();
+      console.log(JSON.stringify(running.description, null, 2));
+      console.error('The lab is running. Stop it with `fedconf lab down`.');
+    } finally {
+      display.done();
+    }
+  });
+lab.command('down').description('Stop every process the lab started (by PID) and forget it.').action(async () => {
+  const display = new ProgressDisplay();
+  await labDown(display.step);
+  display.done();
+  console.log('lab is down');
+});
+lab.command('status').description('Show whether a lab is running and its processes.').action(() => {
+  const status = labStatus();
+  if (!status.state) {
+    console.log('no lab');
+    return;
+  }
+  console.log(`lab ${status.running ? 'running' : 'not running'} (${status.state.mode}, started ${status.state.startedAt})`);
+  for (const p of status.processes) console.log(`  ${p.alive ? 'up  ' : 'gone'} ${p.name} pid ${p.pid}`);
+  for (const o of Object.values(status.state.description?.organisations ?? {})) {
+    console.log(`  ${o.name}: ${o.product} ${o.version} — ${o.domain} on ${o.address}, client ${o.clientUrl}, federation ${o.federationEndpoint}`);
+  }
+});
+
+program.command('products').description('List the product declarations in fixtures/products/.').action(() => {
+  const catalogue = loadCatalogue();
+  for (const id of listProductIds()) {
+    const p = loadProduct(id, catalogue);
+    console.log(`${p.id.padEnd(26)} ${p.protocol.padEnd(7)} ${p.vendor} — ${p.name}${p.variantOf ? ` (negative control: ${p.purpose ?? ''})` : ''}`);
+  }
+});
+
+program.command('profiles').description('List the profiles and their requirements.').action(() => {
+  const catalogue = loadCatalogue();
+  for (const p of catalogue.profiles.values()) {
+    const must = p.requirements.filter((r) => r.level === 'MUST').length;
+    console.log(`${p.id.padEnd(14)} ${p.title} — ${p.requirements.length} requirements (${must} MUST); suites: ${p.suites.join(', ') || '-'}`);
+    console.log(`${' '.repeat(15)}${p.requirements.map((r) => r.id).join(' ')}`);
+  }
+});
+
+program.command('setup')
+  .description('Install the lab servers (idempotent: skips what is there).')
+  .option('--product <id>', 'only this product (repeatable)', collect, [])
+  .action(async (options: { product: string[] }) => {
+    const catalogue = loadCatalogue();
+    const ids = options.product.length ? options.product : listProductIds();
+    const display = new ProgressDisplay();
+    await installProducts(ids.map((id) => loadProduct(id, catalogue)).filter((p) => p.lab), display.step);
+    display.done();
+    console.error('lab servers installed');
+  });
+
+program.addOption(new Option('--no-color').hideHelp());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof InputError) {
+    console.error(`fedconf: bad input in ${error.message}`);
+    process.exitCode = 2;
+  } else {
+    console.error(`fedconf: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+} finally {
+  await runCleanups();
+}

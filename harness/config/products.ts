@@ -1,0 +1,59 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Catalogue } from '../catalogue/catalogue.ts';
+import type { LabSettings } from '../lab/native/adapter.ts';
+import type { Protocol } from '../lab/types.ts';
+import { InputError } from './input-error.ts';
+import { displayPath, readYaml, validateAgainst } from './load.ts';
+import { productsDir, profilesDir } from './paths.ts';
+
+/** A product declaration as committed in fixtures/products/ (see profiles/schema/product.schema.json). */
+export interface ProductDeclaration {
+  id: string;
+  vendor: string;
+  name: string;
+  protocol: Protocol;
+  description?: string;
+  version?: { source: 'server'; probe?: string };
+  variantOf?: string;
+  purpose?: string;
+  claims: {
+    supported?: string[];
+    unsupported?: string[];
+    notApplicable?: Record<string, string>;
+    features?: string[];
+  };
+  provisioning: { method: 'synapse-shared-secret' | 'prosodyctl' | 'pre-created'; description?: string };
+  admin: { api?: string; cli?: string; description?: string };
+  logs: { files?: string[]; format?: string; description?: string };
+  lab?: { adapter: 'synapse' | 'prosody'; settings?: LabSettings };
+  /** Where it was read from (not part of the file). */
+  file: string;
+}
+
+const schemaFile = join(profilesDir, 'schema', 'product.schema.json');
+
+/** Load a declaration by id (fixtures/products/<id>.yaml) or by path; validates schema and requirement ids. */
+export function loadProduct(ref: string, catalogue: Catalogue): ProductDeclaration {
+  const file = ref.includes('/') || ref.endsWith('.yaml') ? ref : join(productsDir, `${ref}.yaml`);
+  if (!existsSync(file)) {
+    throw new InputError('--product', [`no product declaration "${ref}" (looked for ${displayPath(file)})`],
+      `Known products: ${listProductIds().join(', ')} (see \`fedconf products\`), or pass a path to a declaration file.`);
+  }
+  const data = validateAgainst<Omit<ProductDeclaration, 'file'>>(schemaFile, readYaml(file), file);
+  const problems: string[] = [];
+  const check = (field: string, ids: string[]) => {
+    for (const id of ids) if (!catalogue.requirements.has(id)) problems.push(`field ${field}: "${id}" is not a requirement id in profiles/requirements.yaml`);
+  };
+  check('claims.supported', data.claims.supported ?? []);
+  check('claims.unsupported', data.claims.unsupported ?? []);
+  check('claims.notApplicable', Object.keys(data.claims.notApplicable ?? {}));
+  const both = (data.claims.supported ?? []).filter((id) => (data.claims.unsupported ?? []).includes(id));
+  for (const id of both) problems.push(`field claims: "${id}" is listed as both supported and unsupported`);
+  if (problems.length) throw new InputError(displayPath(file), problems);
+  return { ...data, file };
+}
+
+export function listProductIds(): string[] {
+  return readdirSync(productsDir).filter((n) => n.endsWith('.yaml')).map((n) => n.slice(0, -'.yaml'.length)).sort();
+}

@@ -1,0 +1,54 @@
+import type { Certificate } from '../ca.ts';
+import type { LabProcess } from '../processes.ts';
+import type { OrganisationDescription, OrgName, Protocol } from '../types.ts';
+
+/** Reports what a long step is doing, for the CLI's progress display. */
+export type Progress = (message: string) => void;
+
+/**
+ * Settings a product declaration may ask the native lab for. Each adapter honours the ones it knows
+ * and refuses the others, so a variant can never silently run as the stock product.
+ */
+export interface LabSettings {
+  /** false: the server federates with nobody (the FED-DM / FED-ROOM negative control). */
+  federation?: boolean;
+}
+
+/** Everything an adapter needs to run one organisation on this machine. */
+export interface OrganisationPlan {
+  name: OrgName;
+  domain: string;
+  /** The loopback address this organisation owns. */
+  address: string;
+  /** A directory only this organisation's server uses (config, data, logs). */
+  dir: string;
+  /** Certificate for the domain and its sub-services (conference.<domain>), signed by the lab CA. */
+  tls: Certificate;
+  caFile: string;
+  dnsAddress: string;
+  /** Path of a resolv.conf naming only the lab DNS. */
+  resolvConf: string;
+  productId: string;
+  settings: LabSettings;
+}
+
+export interface RunningOrganisation {
+  description: OrganisationDescription;
+  processes: LabProcess[];
+}
+
+/** How the native lab installs and runs one kind of server. One module per product. */
+export interface NativeAdapter {
+  readonly id: string;
+  readonly protocol: Protocol;
+  /** TCP ports the server binds on its organisation's address (checked free before start). */
+  readonly ports: readonly number[];
+  /** DNS records (SRV) a peer needs to find this server from the bare domain. */
+  srvRecords(domain: string): Array<{ service: string; target: string; port: number }>;
+  /** Extra host names that must resolve to the organisation's address (e.g. conference.<domain>). */
+  extraHostNames(domain: string): string[];
+  /** Install the server if it is missing. Idempotent: skips what is there. */
+  install(progress: Progress): Promise<void>;
+  /** Write the configuration, start, wait until healthy, read the version from the server. */
+  start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation>;
+}

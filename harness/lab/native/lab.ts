@@ -1,0 +1,139 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { labHome } from '../../config/paths.ts';
+import type { ProductDeclaration } from '../../config/products.ts';
+import { LabCA } from '../ca.ts';
+import { startDns, writeResolvConf } from '../dns.ts';
+import { isAlive, isOurs, stopProcess } from '../processes.ts';
+import { organisationNames, type LabDescription, type OrganisationDescription, type OrgName } from '../types.ts';
+import type { NativeAdapter, Progress } from './adapter.ts';
+import { assertPortsFree, labAddresses } from './addresses.ts';
+import { nativeAdapters } from './registry.ts';
+import { clearState, readState, writeState, type LabState } from './state.ts';
+
+export type Assignment = Record<OrgName, ProductDeclaration>;
+
+export interface RunningLab {
+  description: LabDescription;
+  /** Stops every process this lab started. Safe to call twice. */
+  down(progress?: Progress): Promise<void>;
+}
+
+export function adapterFor(product: ProductDeclaration): NativeAdapter {
+  const name = product.lab?.adapter;
+  const adapter = name ? nativeAdapters[name] : undefined;
+  if (!adapter) {
+    throw new Error(`${product.file}: product "${product.id}" has no lab.adapter the native lab knows; ` +
+      `it cannot be started here (known: ${Object.keys(nativeAdapters).join(', ')}).`);
+  }
+  return adapter;
+}
+
+/** Install every product's server once (idempotent: an adapter skips what is there). */
+export async function installProducts(products: ProductDeclaration[], progress: Progress): Promise<void> {
+  const adapters = new Set(products.map(adapterFor));
+  for (const adapter of adapters) await adapter.install(progress);
+}
+
+/**
+ * Brings up org-a, org-b and org-c, each on its own loopback address and .test domain, with a
+ * throwaway CA and the lab's own DNS. If anything fails half-way, what was started is stopped.
+ */
+export async function labUp(assignment: Assignment, progress: Progress, mode: LabState['mode'] = 'attached'): Promise<RunningLab> {
+  await reclaimStaleLab(progress);
+  const existing = readState();
+  if (existing) {
+    throw new Error(`a lab is already running (started ${existing.startedAt} by pid ${existing.ownerPid}); stop it with \`fedconf lab down\`.`);
+  }
+  await installProducts(Object.values(assignment), progress);
+
+  const addresses = labAddresses();
+  const runDir = join(labHome, 'run');
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  chmodSync(runDir, 0o755);
+
+  const state: LabState = { mode, ownerPid: process.pid, startedAt: new Date().toISOString(), processes: [] };
+  writeState(state);
+  try {
+    await assertPortsFree(addresses.dns, [53]);
+    for (const org of organisationNames) await assertPortsFree(addresses.orgs[org], adapterFor(assignment[org]).ports);
+
+    progress('creating the lab CA and certificates');
+    const ca = await LabCA.create(join(runDir, 'ca'));
+    const domainOf = (org: OrgName) => `${org}.test`;
+
+    progress(`starting the lab DNS on ${addresses.dns}`);
+    const hosts: Array<{ name: string; address: string }> = [];
+    const srv: Array<{ service: string; target: string; port: number }> = [];
+    for (const org of organisationNames) {
+      const adapter = adapterFor(assignment[org]);
+      for (const name of [domainOf(org), ...adapter.extraHostNames(domainOf(org))]) hosts.push({ name, address: addresses.orgs[org] });
+      srv.push(...adapter.srvRecords(domainOf(org)));
+    }
+    const dnsDir = join(runDir, 'dns');
+    mkdirSync(dnsDir, { recursive: true });
+    state.processes.push(await startDns(dnsDir, addresses.dns, { hosts, srv }));
+    writeState(state);
+    const resolvConf = writeResolvConf(dnsDir, addresses.dns);
+
+    const organisations = {} as Record<OrgName, OrganisationDescription>;
+    for (const org of organisationNames) {
+      const product = assignment[org];
+      const adapter = adapterFor(product);
+      const domain = domainOf(org);
+      const dir = join(runDir, org);
+      mkdirSync(dir, { recursive: true });
+      const tls = await ca.issue([domain, ...adapter.extraHostNames(domain)], [addresses.orgs[org]]);
+      progress(`starting ${product.id} as ${org} (${domain} on ${addresses.orgs[org]})`);
+      const running = await adapter.start({
+        name: org, domain, address: addresses.orgs[org], dir, tls, caFile: ca.certFile,
+        dnsAddress: addresses.dns, resolvConf, productId: product.id, settings: product.lab?.settings ?? {},
+      }, progress);
+      state.processes.push(...running.processes);
+      writeState(state);
+      organisations[org] = running.description;
+    }
+    state.description = { provider: 'native', caFile: ca.certFile, dnsAddress: addresses.dns, organisations };
+    writeState(state);
+    return { description: state.description, down: (p = progress) => labDown(p) };
+  } catch (error) {
+    await labDown(progress);
+    throw error;
+  }
+}
+
+/** Stops every process recorded in the lab state, newest first, and forgets the lab. */
+export async function labDown(progress: Progress = () => {}): Promise<void> {
+  const state = readState();
+  if (!state) return;
+  for (const proc of [...state.processes].reverse()) {
+    if (isOurs(proc)) {
+      progress(`stopping ${proc.name} (pid ${proc.pid})`);
+      await stopProcess(proc);
+    }
+  }
+  clearState();
+}
+
+/** A lab whose owning `fedconf run` died (crash, kill -9) is stopped before anything else starts. */
+async function reclaimStaleLab(progress: Progress): Promise<void> {
+  const state = readState();
+  if (state && !isAlive(state.ownerPid) && (state.mode === 'attached' || !state.processes.some(isOurs))) {
+    progress('stopping what a previous run left behind');
+    await labDown(progress);
+  }
+}
+
+export interface LabStatus {
+  running: boolean;
+  state?: LabState;
+  processes: Array<{ name: string; pid: number; alive: boolean }>;
+}
+
+export function labStatus(): LabStatus {
+  const state = readState();
+  if (!state) return { running: false, processes: [] };
+  const processes = state.processes.map((p) => ({ name: p.name, pid: p.pid, alive: isOurs(p) }));
+  return { running: processes.some((p) => p.alive), state, processes };
+}

@@ -1,0 +1,41 @@
+/**
+ * What a lab looks like to the scenarios: a serialisable description handed to the vitest workers.
+ * It holds addresses and file paths, never a secret's value (secrets stay in files under the lab's state).
+ */
+export type Protocol = 'matrix' | 'xmpp';
+export const organisationNames = ['org-a', 'org-b', 'org-c'] as const;
+export type OrgName = (typeof organisationNames)[number];
+
+/** How the harness creates test users on an organisation's server. */
+export type Provisioning =
+  | { method: 'synapse-shared-secret'; adminUrl: string; secretFile: string }
+  | { method: 'prosodyctl'; configFile: string };
+
+export interface OrganisationDescription {
+  name: OrgName;
+  /** The domain users are homed on: org-a.test … */
+  domain: string;
+  /** The loopback address this organisation's server binds. */
+  address: string;
+  /** Product declaration id (e.g. `synapse`, `synapse-federation-off`). */
+  product: string;
+  protocol: Protocol;
+  /** As reported by the running server, not as assumed by the declaration. */
+  version: string;
+  /** Client endpoint: a base URL for Matrix, `xmpp://host:port` for XMPP. */
+  clientUrl: string;
+  /** Federation endpoint as a remote peer reaches it (host:port). */
+  federationEndpoint: string;
+  /** XMPP: the MUC service domain (conference.org-a.test). */
+  mucDomain?: string;
+  provisioning: Provisioning;
+}
+
+export interface LabDescription {
+  provider: 'native';
+  /** PEM file of the lab's throwaway CA, for clients that must trust the lab's certificates. */
+  caFile: string;
+  /** Address of the lab's DNS server, if it runs one. */
+  dnsAddress?: string;
+  organisations: Record<OrgName, OrganisationDescription>;
+}

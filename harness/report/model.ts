@@ -1,0 +1,36 @@
+import type { Protocol } from '../lab/types.ts';
+import type { ProfileVerdict, RequirementResult, TestResult } from '../verdict/model.ts';
+
+/** One product's conformance report: the content of report.json (schema: reports/report.schema.json). */
+export interface Report {
+  schemaVersion: 1;
+  suite: { name: 'fedconf'; version: string };
+  run: {
+    id: string;
+    /** 'incomplete' while running or when the run stopped early: the results so far are still here. */
+    status: 'complete' | 'incomplete';
+    startedAt: string;
+    endedAt?: string;
+    /** Why the run is incomplete, when it is. */
+    note?: string;
+    lab: { provider: string; organisations: Array<{ name: string; domain: string; product: string; version: string; role: string }> };
+  };
+  product: {
+    id: string;
+    vendor: string;
+    name: string;
+    /** As reported by the running server. */
+    version: string;
+    protocol: Protocol;
+    declaration: string;
+    variantOf?: string;
+    purpose?: string;
+  };
+  profile: { id: string; title: string };
+  /** The requested profile first, then the profiles it includes. */
+  profiles: ProfileVerdict[];
+  /** Every row of the catalogue; rows outside the profile are Not tested with that reason. */
+  requirements: Array<RequirementResult & { inProfile: boolean }>;
+  tests: TestResult[];
+  totals: Record<TestResult['status'], number>;
+}

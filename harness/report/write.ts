@@ -1,0 +1,74 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+import { create } from 'xmlbuilder2';
+import { validateAgainst } from '../config/load.ts';
+import { reportsDir, repoRoot } from '../config/paths.ts';
+import type { Report } from './model.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const eta = new Eta({ views: join(here, 'templates'), autoEscape: true, cache: true });
+export const reportSchemaFile = join(repoRoot, 'reports', 'report.schema.json');
+
+/** Where a product's run writes: reports/<product>/<run-id>/ */
+export function runDirectory(productId: string, runId: string, base = reportsDir): string {
+  return join(base, productId, runId);
+}
+
+/** report.json, validated against the committed schema before it is written. */
+export function writeReportJson(dir: string, report: Report): void {
+  const file = join(dir, 'report.json');
+  validateAgainst<Report>(reportSchemaFile, report, file);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** A standalone page: inline style, evidence inlined, nothing fetched from anywhere. */
+export function writeReportHtml(dir: string, report: Report): void {
+  const names = new Map(report.tests.map((t) => [t.id, t.name]));
+  const html = eta.render('report', {
+    r: report,
+    anchor: (id: string) => id.replace(/[^A-Za-z0-9]+/g, '-'),
+    testName: (id: string) => names.get(id) ?? id,
+    evidence: (relative: string) => {
+      const file = resolve(dir, relative);
+      if (!file.startsWith(resolve(dir))) return '(outside the run folder)';
+      try { return readFileSync(file, 'utf8').slice(0, 200_000); } catch { return '(missing)'; }
+    },
+  });
+  writeFileSync(join(dir, 'report.html'), html);
+}
+
+/** JUnit XML: FAILED → <failure>, ERROR → <error> (never a failure), SKIPPED-NA / REVIEW → <skipped>. */
+export function writeJunit(dir: string, report: Report): void {
+  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
+    name: `fedconf ${report.profile.id} — ${report.product.name} ${report.product.version}`,
+    tests: report.tests.length, failures: report.totals.FAILED, errors: report.totals.ERROR,
+  });
+  // Map.groupBy needs Node 21; group by hand for Node 20.
+  const byFile = new Map<string, Report['tests']>();
+  for (const t of report.tests) byFile.set(t.file, [...(byFile.get(t.file) ?? []), t]);
+  for (const [file, tests] of byFile) {
+    const suite = root.ele('testsuite', {
+      name: file, tests: tests.length,
+      failures: tests.filter((t) => t.status === 'FAILED').length,
+      errors: tests.filter((t) => t.status === 'ERROR').length,
+      skipped: tests.filter((t) => t.status === 'SKIPPED-NA' || t.status === 'REVIEW').length,
+      time: (tests.reduce((s, t) => s + t.durationMs, 0) / 1000).toFixed(3),
+    });
+    for (const t of tests) {
+      const c = suite.ele('testcase', { classname: file, name: `${t.name} [${t.requirements.join(', ')}]`, time: (t.durationMs / 1000).toFixed(3) });
+      if (t.status === 'FAILED') c.ele('failure', { message: t.message?.split('\n')[0] ?? 'failed' }).txt(t.message ?? '');
+      else if (t.status === 'ERROR') c.ele('error', { message: t.message?.split('\n')[0] ?? 'error' }).txt(t.message ?? '');
+      else if (t.status !== 'PASSED') c.ele('skipped', { message: t.status });
+    }
+  }
+  writeFileSync(join(dir, 'junit.xml'), root.end({ prettyPrint: true }));
+}
+
+export function writeAll(dir: string, report: Report): void {
+  writeReportJson(dir, report);
+  writeReportHtml(dir, report);
+  writeJunit(dir, report);
+}

@@ -1,0 +1,75 @@
+import { relative } from 'node:path';
+import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import { repoRoot } from '../config/paths.ts';
+import type { TestResult } from '../verdict/model.ts';
+import { productFailureNames } from '../verdict/failure.ts';
+import '../scenario/context.ts';
+
+interface ErrorLike { name?: string; message?: string; stack?: string }
+
+/** FAILED only when the product answered wrongly; anything else that broke is the harness's ERROR. */
+export function classify(errors: readonly ErrorLike[]): 'FAILED' | 'ERROR' {
+  const first = errors[0];
+  return first && productFailureNames.has(first.name ?? '') ? 'FAILED' : 'ERROR';
+}
+
+function describeErrors(errors: readonly ErrorLike[], status: 'FAILED' | 'ERROR'): string {
+  return errors.map((e) => {
+    const head = `${e.name ?? 'Error'}: ${e.message ?? ''}`;
+    // For ERROR the stack helps the maintainer; for FAILED the message is the finding.
+    return status === 'ERROR' && e.stack ? `${head}\n${e.stack.split('\n').slice(1, 6).join('\n')}` : head;
+  }).join('\n\n');
+}
+
+/**
+ * A vitest reporter that turns each finished test into a TestResult as soon as it ends
+ * (so a crash later still leaves it), including tests that never ran because a hook or the file failed.
+ */
+export class ResultCollector implements Reporter {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly onResult: (result: TestResult) => void) {}
+
+  onTestCaseResult(testCase: TestCase): void {
+    const result = testCase.result();
+    if (result.state === 'pending') return;
+    if (result.state === 'skipped') return; // a deliberately skipped test evidences nothing
+    const errors: readonly ErrorLike[] = result.errors ?? [];
+    const status = result.state === 'passed' ? 'PASSED' : classify(errors);
+    this.record(testCase, status, status === 'PASSED' ? undefined : describeErrors(errors, status));
+  }
+
+  onTestModuleEnd(testModule: TestModule): void {
+    const moduleErrors: readonly ErrorLike[] = testModule.errors();
+    const file = relative(repoRoot, testModule.moduleId);
+    let any = false;
+    for (const testCase of testModule.children.allTests()) {
+      any = true;
+      if (this.seen.has(testCase.id)) continue;
+      // Never ran: a beforeAll failed or the run was cut short. The harness could not decide.
+      const why = moduleErrors.length ? describeErrors(moduleErrors, 'ERROR') : 'the test did not run (a hook failed or the run was interrupted)';
+      this.record(testCase, 'ERROR', why);
+    }
+    if (!any && moduleErrors.length) {
+      this.onResult({ id: `${file} > (load)`, name: `${file} could not be loaded`, file, requirements: [], status: 'ERROR', durationMs: 0,
+        message: describeErrors(moduleErrors, 'ERROR'), evidence: [] });
+    }
+  }
+
+  private record(testCase: TestCase, status: TestResult['status'], message?: string): void {
+    this.seen.add(testCase.id);
+    const meta = testCase.meta();
+    const file = relative(repoRoot, testCase.module.moduleId);
+    this.onResult({
+      id: `${file} > ${testCase.fullName}`,
+      name: testCase.fullName,
+      file,
+      requirements: meta.requirements ?? [],
+      ...(meta.clause ? { clause: meta.clause } : {}),
+      status,
+      durationMs: testCase.diagnostic()?.duration ?? 0,
+      ...(message ? { message } : {}),
+      evidence: meta.evidence ?? [],
+    });
+  }
+}

@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs';
+import type { Catalogue, Profile } from '../catalogue/catalogue.ts';
+import type { ProductDeclaration } from '../config/products.ts';
+import type { Progress } from '../lab/native/adapter.ts';
+import { labUp, type RunningLab } from '../lab/native/lab.ts';
+import type { LabDescription } from '../lab/types.ts';
+import { buildReport } from '../report/build.ts';
+import type { Report } from '../report/model.ts';
+import { runDirectory, writeAll } from '../report/write.ts';
+import type { TestResult } from '../verdict/model.ts';
+import { runScenarios } from './scenarios.ts';
+import { onShutdown } from './shutdown.ts';
+
+export interface ProductRun {
+  catalogue: Catalogue;
+  profile: Profile;
+  product: ProductDeclaration;
+  /** The stock product that plays org-b and org-c (the federation peer and the outsider). */
+  peer: ProductDeclaration;
+  progress: Progress;
+  /** Print one line per finished test. */
+  onResult?: (result: TestResult) => void;
+  testNamePattern?: string;
+}
+
+export interface ProductRunOutcome {
+  report: Report;
+  dir: string;
+}
+
+function newRunId(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-');
+}
+
+/**
+ * One product, one profile: lab up, scenarios, reports, lab down. The report is rewritten after every
+ * test, so whatever stops the run, reports/<product>/<run-id>/ holds the results it had.
+ */
+export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
+  const { catalogue, profile, product, peer, progress } = run;
+  const runId = newRunId();
+  const dir = runDirectory(product.id, runId);
+  mkdirSync(dir, { recursive: true });
+  const startedAt = new Date();
+  const tests: TestResult[] = [];
+  let lab: LabDescription | undefined;
+  const report = (complete: boolean, note?: string, endedAt?: Date) =>
+    buildReport({ catalogue, profile, product, ...(lab ? { lab } : {}), runId, startedAt, ...(endedAt ? { endedAt } : {}), complete, ...(note ? { note } : {}), tests });
+  const save = (complete: boolean, note?: string, endedAt?: Date): Report => {
+    const r = report(complete, note, endedAt);
+    writeAll(dir, r);
+    return r;
+  };
+
+  save(false, 'the run is starting');
+  let running: RunningLab | undefined;
+  let interrupted = true;
+  const stop = async () => {
+    await running?.down(progress);
+    if (interrupted) save(false, 'the run was interrupted; results up to that point are kept', new Date());
+  };
+  const forget = onShutdown(stop);
+  try {
+    running = await labUp({ 'org-a': product, 'org-b': peer, 'org-c': peer }, progress);
+    lab = running.description;
+    save(false, 'the run is in progress');
+    progress(`running the ${profile.id} scenarios against ${product.id} ${lab.organisations['org-a'].version}`);
+    await runScenarios({
+      lab, suites: profile.suites, runDir: dir, ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}),
+      onResult: (result) => {
+        tests.push(result);
+        save(false, 'the run is in progress');
+        run.onResult?.(result);
+      },
+    });
+    interrupted = false;
+  } catch (error) {
+    interrupted = false;
+    save(false, `the run stopped early: ${(error as Error).message}`, new Date());
+    throw error;
+  } finally {
+    forget();
+    await running?.down(progress);
+  }
+  return { report: save(true, undefined, new Date()), dir };
+}

@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import { startVitest } from 'vitest/node';
+import { repoRoot } from '../config/paths.ts';
+import type { LabDescription } from '../lab/types.ts';
+import type { TestResult } from '../verdict/model.ts';
+import { ResultCollector } from './collector.ts';
+
+export interface ScenarioRun {
+  lab: LabDescription;
+  /** Folders under suites/ to run. */
+  suites: string[];
+  runDir: string;
+  onResult: (result: TestResult) => void;
+  /** Only tests whose name matches (vitest -t). */
+  testNamePattern?: string;
+}
+
+/**
+ * Runs the scenario files with vitest's Node API, handing them the lab through provide/inject.
+ * Files run one after another: they share the lab's servers and this machine has two cores.
+ */
+export async function runScenarios(run: ScenarioRun): Promise<void> {
+  const include = run.suites.map((s) => `suites/${s}/**/*.test.ts`);
+  if (include.length === 0) return;
+  const vitest = await startVitest('test', [], {
+    root: repoRoot,
+    config: false,
+    include,
+    watch: false,
+    passWithNoTests: true,
+    fileParallelism: false,
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}),
+    provide: { lab: run.lab, evidenceDir: join(run.runDir, 'evidence') },
+    reporters: [new ResultCollector(run.onResult), ['allure-vitest/reporter', { resultsDir: join(run.runDir, 'allure-results') }]],
+  });
+  await vitest.close();
+}

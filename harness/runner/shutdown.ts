@@ -1,0 +1,34 @@
+/**
+ * Cleanups that must run however the process ends: normal exit, error, Ctrl-C or SIGTERM.
+ * The lab registers its `down` here, so no server outlives the command that started it.
+ */
+type Cleanup = () => Promise<void>;
+const cleanups = new Set<Cleanup>();
+let installed = false;
+let shuttingDown = false;
+
+export function onShutdown(cleanup: Cleanup): () => void {
+  install();
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+export async function runCleanups(): Promise<void> {
+  for (const cleanup of [...cleanups].reverse()) {
+    cleanups.delete(cleanup);
+    await cleanup().catch((error: unknown) => console.error(`cleanup failed: ${(error as Error).message}`));
+  }
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      console.error(`\n${signal}: stopping the lab before exiting…`);
+      void runCleanups().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import * as allure from 'allure-js-commons';
+import { inject, it } from 'vitest';
+import { driverFor } from '../drivers/index.ts';
+import type { ChatClient, ProtocolDriver } from '../drivers/driver.ts';
+import type { LabDescription, OrgName, Protocol } from '../lab/types.ts';
+import './context.ts';
+
+/** The clause a scenario relies on, quoted per protocol, so a failure explains itself. */
+export type Clause = Partial<Record<Protocol, string>>;
+
+export interface ScenarioSpec {
+  requirements: string[];
+  clause: Clause;
+}
+
+/** The people and servers one scenario works with. Clients are closed when the scenario ends. */
+export class Session {
+  private readonly clients: ChatClient[] = [];
+  readonly driver: ProtocolDriver;
+
+  constructor(readonly lab: LabDescription) {
+    this.driver = driverFor(lab.organisations['org-a'].protocol);
+  }
+
+  get protocol(): Protocol {
+    return this.driver.protocol;
+  }
+
+  /** A fresh user homed on `org`, logged in. `name` is for humans; a random suffix keeps runs apart. */
+  async user(org: OrgName, name: string): Promise<ChatClient> {
+    const account = await this.driver.provision(this.lab.organisations[org], `${name}-${randomBytes(3).toString('hex')}`);
+    const client = await this.driver.connect(account);
+    this.clients.push(client);
+    return client;
+  }
+
+  transcript(): string {
+    return this.clients.map((c) => `== ${c.account.address}\n${c.transcript().join('\n')}`).join('\n\n');
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.clients.map((c) => c.close()));
+  }
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+}
+
+/**
+ * One conformance test: it names the requirements it evidences and the clause it relies on, runs
+ * against whichever protocol the lab's product speaks, and always leaves its transcript as evidence.
+ */
+export function scenario(title: string, spec: ScenarioSpec, body: (session: Session) => Promise<void>): void {
+  const lab = inject('lab');
+  const protocol = lab.organisations['org-a'].protocol;
+  const clause = spec.clause[protocol];
+  it(title, { meta: { requirements: spec.requirements, ...(clause ? { clause } : {}) } }, async (context) => {
+    await allure.tags(...spec.requirements);
+    for (const id of spec.requirements) await allure.label('requirement', id);
+    if (clause) await allure.description(`Clause: ${clause}`);
+    const session = new Session(lab);
+    try {
+      await body(session);
+    } finally {
+      const evidenceDir = inject('evidenceDir');
+      const file = join(evidenceDir, `${slug(basename(context.task.file.name, '.test.ts'))}--${slug(title)}.txt`);
+      const text = `${title}\nRequirements: ${spec.requirements.join(', ')}\nClause: ${clause ?? '-'}\n\n${session.transcript()}\n`;
+      mkdirSync(evidenceDir, { recursive: true });
+      writeFileSync(file, text);
+      context.task.meta.evidence = [join('evidence', basename(file))];
+      await allure.attachment('transcript', text, 'text/plain');
+      await session.close();
+    }
+  });
+}
