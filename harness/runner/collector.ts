@@ -68,6 +68,7 @@ export class ResultCollector implements Reporter {
       ...(meta.clause ? { clause: meta.clause } : {}),
       status,
       durationMs: testCase.diagnostic()?.duration ?? 0,
+      ...(meta.serverWaitMs !== undefined ? { serverWaitMs: meta.serverWaitMs } : {}),
       ...(message ? { message } : {}),
       evidence: meta.evidence ?? [],
     });

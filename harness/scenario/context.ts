@@ -16,6 +16,8 @@ declare module '@vitest/runner' {
     clause?: string;
     /** Evidence files written by the test, relative to the run folder. */
     evidence?: string[];
+    /** Milliseconds the test spent waiting on the servers. */
+    serverWaitMs?: number;
   }
 }
 export {};

@@ -20,6 +20,8 @@ export interface ScenarioSpec {
 export class Session {
   private readonly clients: ChatClient[] = [];
   readonly driver: ProtocolDriver;
+  /** Time spent waiting on the servers (provisioning and every client call), for the benchmark's split. */
+  serverWaitMs = 0;
 
   constructor(readonly lab: LabDescription) {
     this.driver = driverFor(lab.organisations['org-a'].protocol);
@@ -31,10 +33,35 @@ export class Session {
 
   /** A fresh user homed on `org`, logged in. `name` is for humans; a random suffix keeps runs apart. */
   async user(org: OrgName, name: string): Promise<ChatClient> {
-    const account = await this.driver.provision(this.lab.organisations[org], `${name}-${randomBytes(3).toString('hex')}`);
-    const client = await this.driver.connect(account);
+    const account = await this.timed(() => this.driver.provision(this.lab.organisations[org], `${name}-${randomBytes(3).toString('hex')}`));
+    const client = this.timing(await this.timed(() => this.driver.connect(account)));
     this.clients.push(client);
     return client;
+  }
+
+  private async timed<T>(call: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await call();
+    } finally {
+      this.serverWaitMs += performance.now() - start;
+    }
+  }
+
+  /** The same client, with the time of every asynchronous call added to serverWaitMs. */
+  private timing(client: ChatClient): ChatClient {
+    return new Proxy(client, {
+      get: (target, property, receiver) => {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function' || property === 'close') return value;
+        return (...args: unknown[]) => {
+          const start = performance.now();
+          const result: unknown = value.apply(target, args);
+          if (!(result instanceof Promise)) return result;
+          return result.finally(() => { this.serverWaitMs += performance.now() - start; });
+        };
+      },
+    });
   }
 
   transcript(): string {
@@ -72,6 +99,7 @@ export function scenario(title: string, spec: ScenarioSpec, body: (session: Sess
       mkdirSync(evidenceDir, { recursive: true });
       writeFileSync(file, text);
       context.task.meta.evidence = [join('evidence', basename(file))];
+      context.task.meta.serverWaitMs = Math.round(session.serverWaitMs);
       await allure.attachment('transcript', text, 'text/plain');
       await session.close();
     }

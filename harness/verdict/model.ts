@@ -16,6 +16,8 @@ export interface TestResult {
   clause?: string;
   status: TestStatus;
   durationMs: number;
+  /** Of durationMs, the time spent waiting on the servers. */
+  serverWaitMs?: number;
   /** For FAILED / ERROR: what went wrong, in words. */
   message?: string;
   /** Evidence files, relative to the run folder. */
