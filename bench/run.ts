@@ -24,7 +24,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 /** Sequential ping: each message is sent only after the previous one arrived, so each sample is pure latency. */
 async function deliveryLatency(lab: LabDescription, count: number): Promise<number[]> {
-  const driver = driverFor(lab.organisations['org-a'].protocol);
+  const driver = driverFor(lab);
   const suffix = Date.now().toString(36);
   const alice = await driver.connect(await driver.provision(lab.organisations['org-a'], `bench-alice-${suffix}`));
   const bob = await driver.connect(await driver.provision(lab.organisations['org-b'], `bench-bob-${suffix}`));

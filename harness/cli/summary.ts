@@ -22,7 +22,7 @@ export function summaryTable(reports: Array<{ report: Report; dir: string }>): s
   }
   lines.push('');
   for (const requirement of first.requirements.filter((r) => r.inProfile)) {
-    lines.push(pad(requirement.id, 16) + pad(requirement.level, 6) + reports.map(({ report }) =>
+    lines.push(pad(requirement.id, 16) + pad(requirement.level, 8) + reports.map(({ report }) =>
       pad(report.requirements.find((r) => r.id === requirement.id)?.answer ?? '-', col)).join(''));
   }
   lines.push('');

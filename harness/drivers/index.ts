@@ -1,8 +1,11 @@
-import type { Protocol } from '../lab/types.ts';
+import type { LabDescription } from '../lab/types.ts';
 import type { ProtocolDriver } from './driver.ts';
 import { matrixDriver } from './matrix.ts';
-import { xmppDriver } from './xmpp.ts';
+import { trustLabCa, xmppDriver } from './xmpp.ts';
 
-export function driverFor(protocol: Protocol): ProtocolDriver {
-  return protocol === 'matrix' ? matrixDriver : xmppDriver;
+/** The driver for the protocol the lab's product speaks, set up to trust the lab's CA. */
+export function driverFor(lab: LabDescription): ProtocolDriver {
+  if (lab.organisations['org-a'].protocol === 'matrix') return matrixDriver;
+  trustLabCa(lab.caFile);
+  return xmppDriver;
 }

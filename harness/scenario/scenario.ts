@@ -24,7 +24,7 @@ export class Session {
   serverWaitMs = 0;
 
   constructor(readonly lab: LabDescription) {
-    this.driver = driverFor(lab.organisations['org-a'].protocol);
+    this.driver = driverFor(lab);
   }
 
   get protocol(): Protocol {

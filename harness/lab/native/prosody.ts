@@ -1,0 +1,314 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { xmppServerVersion } from '../../drivers/xmpp.ts';
+import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
+import type { OrganisationDescription } from '../types.ts';
+import { portAccepts } from '../wait.ts';
+import type { LabSettings, NativeAdapter, OrganisationPlan, Progress, RunningOrganisation } from './adapter.ts';
+
+const run = promisify(execFile);
+
+const c2sPort = 5222;
+const s2sPort = 5269;
+const startTimeoutMs = 20_000;
+
+/** Debian packages the adapter needs (dnsmasq-base is the lab DNS every XMPP lab uses). */
+const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
+
+/** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
+const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation']);
+
+/** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
+const prosodyUser = 'prosody';
+
+export const mucDomainOf = (domain: string): string => `conference.${domain}`;
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+/** A Lua string literal: printable ASCII as is, every other byte as a decimal escape. */
+export function luaString(value: string): string {
+  let out = '"';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    if (byte >= 0x20 && byte <= 0x7e && byte !== 0x22 && byte !== 0x5c) out += String.fromCharCode(byte);
+    else out += `\\${byte.toString().padStart(3, '0')}`;
+  }
+  return `${out}"`;
+}
+
+const luaList = (values: readonly string[]): string => `{ ${values.map(luaString).join('; ')} }`;
+
+export interface ProsodyConfig {
+  domain: string;
+  address: string;
+  dnsAddress: string;
+  dataDir: string;
+  pidFile: string;
+  certificatesDir: string;
+  certificateFile: string;
+  keyFile: string;
+  caFile: string;
+  federation: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** The last label of a domain: the zone libunbound must pass through to the lab DNS. */
+const topLevelDomain = (domain: string): string => domain.replace(/\.$/, '').split('.').pop() ?? domain;
+
+/** prosody.cfg.lua for one organisation: one VirtualHost, one MUC component, bound to one loopback address. */
+export function prosodyConfig(c: ProsodyConfig): string {
+  const hostSsl = `{ certificate = ${luaString(c.certificateFile)}; key = ${luaString(c.keyFile)}; cafile = ${luaString(c.caFile)} }`;
+  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons'];
+  return [
+    `-- Written by fedconf for ${c.domain}. Regenerated on every start; do not edit.`,
+    '',
+    `pidfile = ${luaString(c.pidFile)}`,
+    `data_path = ${luaString(c.dataDir)}`,
+    // Logs go to stdout, which the harness captures in the process log (logTail on failures).
+    `log = { { levels = { min = ${luaString(c.logLevel)} }; to = "console"; timestamps = "%Y-%m-%d %H:%M:%S" } }`,
+    `certificates = ${luaString(c.certificatesDir)}`,
+    '',
+    '-- Only this organisation\'s loopback address; no HTTP, BOSH, WebSocket, telnet, components or direct-TLS ports.',
+    `interfaces = ${luaList([c.address])}`,
+    `local_interfaces = ${luaList([c.address])}`,
+    `c2s_ports = { ${c2sPort} }`,
+    `s2s_ports = { ${s2sPort} }`,
+    'c2s_direct_tls_ports = { }',
+    's2s_direct_tls_ports = { }',
+    'legacy_ssl_ports = { }',
+    'http_ports = { }',
+    'https_ports = { }',
+    'component_ports = { }',
+    '',
+    `modules_enabled = ${luaList(modules)}`,
+    // Without mod_s2s the server neither listens on 5269 nor opens s2s streams: every stanza to another
+    // domain is bounced by the core router with not-allowed ("Communication with remote domains is not enabled").
+    `modules_disabled = ${luaList(c.federation ? [] : ['s2s'])}`,
+    '',
+    'authentication = "internal_hashed"',
+    'storage = "internal"',
+    'allow_registration = false',
+    'c2s_require_encryption = true',
+    's2s_require_encryption = true',
+    's2s_secure_auth = true',
+    `ssl = { cafile = ${luaString(c.caFile)} }`,
+    '',
+    '-- Name resolution only through the lab DNS: no /etc/hosts, no system resolv.conf, no DNSSEC/DANE.',
+    '-- libunbound answers special-use TLDs such as .test itself (NXDOMAIN) unless the zone is made transparent.',
+    `unbound = { resolvconf = false; hoststxt = false; forward = ${luaList([c.dnsAddress])}; `
+      + `options = { ["local-zone"] = ${luaString(`${topLevelDomain(c.domain)}. transparent`)} } }`,
+    'use_dane = false',
+    '',
+    `VirtualHost ${luaString(c.domain)}`,
+    `  ssl = ${hostSsl}`,
+    '',
+    `Component ${luaString(mucDomainOf(c.domain))} "muc"`,
+    `  ssl = ${hostSsl}`,
+    '  muc_room_locking = false',
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installation
+
+async function packageInstalled(name: string): Promise<boolean> {
+  try {
+    const { stdout } = await run('dpkg-query', ['-W', '-f=${Status}', name]);
+    return stdout.trim() === 'install ok installed';
+  } catch {
+    return false;
+  }
+}
+
+let aptUpdated = false;
+
+async function install(progress: Progress): Promise<void> {
+  const missing: string[] = [];
+  for (const name of debianPackages) if (!(await packageInstalled(name))) missing.push(name);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`prosody adapter: missing Debian packages ${missing.join(', ')}; install them as root: `
+      + `apt-get install -y ${missing.join(' ')}`);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) {
+    progress('apt-get update');
+    await run('apt-get', ['update'], { env, maxBuffer: 64 * 1024 * 1024 });
+    aptUpdated = true;
+  }
+  progress(`apt-get install ${missing.join(' ')}`);
+  await run('apt-get', ['install', '-y', ...missing], { env, maxBuffer: 64 * 1024 * 1024 });
+  // A freshly installed package may have started the system's own Prosody on *:5222/5269 (on a machine with
+  // systemd); it would hold the ports the lab binds. Stop only an instance we just installed.
+  if (missing.includes('prosody')) {
+    const active = await run('systemctl', ['is-active', '--quiet', 'prosody']).then(() => true, () => false);
+    if (active) {
+      progress('stopping and disabling the system prosody service the package started');
+      await run('systemctl', ['disable', '--now', 'prosody']);
+    }
+  }
+  for (const name of missing) {
+    if (!(await packageInstalled(name))) throw new Error(`prosody adapter: apt-get did not install ${name}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+function checkSettings(settings: LabSettings): { federation: boolean } {
+  for (const key of Object.keys(settings)) {
+    if (!knownSettings.has(key)) throw new Error(`prosody adapter: unknown lab setting "${key}" (known: ${[...knownSettings].join(', ')})`);
+  }
+  const { federation } = settings;
+  if (federation !== undefined && typeof federation !== 'boolean') {
+    throw new Error(`prosody adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);
+  }
+  return { federation: federation ?? true };
+}
+
+interface RunAs {
+  /** Prefix that runs a command as the Prosody user (empty when the harness is not root). */
+  prefix: string[];
+  uid?: number;
+  gid?: number;
+}
+
+async function runAs(): Promise<RunAs> {
+  if (process.getuid?.() !== 0) return { prefix: [] };
+  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run('id', ['-u', prosodyUser]), run('id', ['-g', prosodyUser])]);
+  return {
+    // setpriv execs the command, so the PID we track is Prosody's own.
+    prefix: ['setpriv', `--reuid=${prosodyUser}`, `--regid=${prosodyUser}`, '--init-groups', '--'],
+    uid: Number(uid.trim()),
+    gid: Number(gid.trim()),
+  };
+}
+
+/** A directory the Prosody process owns. */
+function ownedDir(path: string, user: RunAs): string {
+  mkdirSync(path, { recursive: true, mode: 0o750 });
+  if (user.uid !== undefined && user.gid !== undefined) chownSync(path, user.uid, user.gid);
+  return path;
+}
+
+/** A copy of a (possibly root-only) file that the Prosody process can read. */
+function ownedCopy(from: string, to: string, user: RunAs, mode = 0o640): string {
+  copyFileSync(from, to);
+  chmodSync(to, mode);
+  if (user.uid !== undefined && user.gid !== undefined) chownSync(to, user.uid, user.gid);
+  return to;
+}
+
+async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
+  const { federation } = checkSettings(plan.settings);
+  const user = await runAs();
+  mkdirSync(plan.dir, { recursive: true });
+  const dataDir = ownedDir(join(plan.dir, 'data'), user);
+  const runDir = ownedDir(join(plan.dir, 'run'), user);
+  const certsDir = ownedDir(join(plan.dir, 'certs'), user);
+  const certificateFile = ownedCopy(plan.tls.chainFile || plan.tls.certFile, join(certsDir, `${plan.domain}.crt`), user);
+  const keyFile = ownedCopy(plan.tls.keyFile, join(certsDir, `${plan.domain}.key`), user, 0o600);
+  const caFile = ownedCopy(plan.caFile, join(certsDir, 'lab-ca.pem'), user, 0o644);
+
+  const configFile = join(plan.dir, 'prosody.cfg.lua');
+  const level = process.env.FEDCONF_PROSODY_LOG_LEVEL;
+  writeFileSync(configFile, prosodyConfig({
+    domain: plan.domain,
+    address: plan.address,
+    dnsAddress: plan.dnsAddress,
+    dataDir,
+    pidFile: join(runDir, 'prosody.pid'),
+    certificatesDir: certsDir,
+    certificateFile,
+    keyFile,
+    caFile,
+    federation,
+    logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
+  }), { mode: 0o644 });
+
+  if (user.prefix.length > 0) {
+    // Prosody must reach its files through every parent directory (a 0700 temp dir would hide them).
+    await run(user.prefix[0]!, [...user.prefix.slice(1), 'test', '-r', configFile, '-a', '-r', keyFile, '-a', '-w', dataDir])
+      .catch(() => {
+        throw new Error(`prosody adapter: user ${prosodyUser} cannot read ${configFile} or write ${dataDir}; `
+          + `every parent directory of ${plan.dir} must be searchable by that user`);
+      });
+  }
+
+  progress(`starting Prosody for ${plan.domain} on ${plan.address}`);
+  const started = Date.now();
+  const command = [...user.prefix, 'prosody', '-F', '--config', configFile];
+  const proc = spawnServer({
+    name: `prosody-${plan.name}`,
+    command: command[0]!,
+    args: command.slice(1),
+    marker: configFile,
+    logFile: join(plan.dir, 'prosody.log'),
+    cwd: plan.dir,
+  });
+  try {
+    const ports = federation ? [c2sPort, s2sPort] : [c2sPort];
+    await waitForPorts(proc, plan.address, ports);
+    progress(`Prosody for ${plan.domain} accepts on ${ports.map((p) => `${plan.address}:${p}`).join(', ')} after ${Date.now() - started} ms`);
+
+    const description: OrganisationDescription = {
+      name: plan.name,
+      domain: plan.domain,
+      address: plan.address,
+      product: plan.productId,
+      protocol: 'xmpp',
+      version: 'unknown',
+      clientUrl: `xmpp://${plan.address}:${c2sPort}`,
+      federationEndpoint: `${plan.domain}:${s2sPort}`,
+      mucDomain: mucDomainOf(plan.domain),
+      provisioning: { method: 'prosodyctl', configFile },
+    };
+    const reported = await xmppServerVersion(description, plan.caFile);
+    if (!/prosody/i.test(reported.name)) {
+      throw new Error(`prosody adapter: ${plan.domain} reports software "${reported.name}" ${reported.version}, not Prosody`);
+    }
+    description.version = reported.version;
+    return { description, processes: [proc] };
+  } catch (error) {
+    const tail = logTail(proc, 25);
+    await stopProcess(proc);
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`Prosody for ${plan.domain} did not come up: ${message}\n--- ${proc.logFile} (tail) ---\n${tail}`, { cause: error });
+  }
+}
+
+async function waitForPorts(proc: LabProcess, address: string, ports: number[]): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs;
+  for (;;) {
+    if (!isAlive(proc.pid)) throw new Error(`the prosody process (pid ${proc.pid}) exited during start-up`);
+    const open = await Promise.all(ports.map((port) => portAccepts(address, port)));
+    if (open.every(Boolean)) return;
+    if (Date.now() > deadline) {
+      const closed = ports.filter((_, i) => !open[i]).map((p) => `${address}:${p}`);
+      throw new Error(`timed out after ${startTimeoutMs} ms waiting for ${closed.join(', ')} to accept`);
+    }
+    await sleep(50);
+  }
+}
+
+export const prosodyAdapter: NativeAdapter = {
+  id: 'prosody',
+  protocol: 'xmpp',
+  ports: [c2sPort, s2sPort],
+  srvRecords(domain) {
+    return [
+      { service: `_xmpp-client._tcp.${domain}`, target: domain, port: c2sPort },
+      { service: `_xmpp-server._tcp.${domain}`, target: domain, port: s2sPort },
+      { service: `_xmpp-server._tcp.${mucDomainOf(domain)}`, target: mucDomainOf(domain), port: s2sPort },
+    ];
+  },
+  extraHostNames(domain) {
+    return [mucDomainOf(domain)];
+  },
+  install,
+  start,
+};

@@ -1,0 +1,346 @@
+/**
+ * Synapse (Matrix) in the native lab: a PyPI install in a venv, one process per organisation,
+ * name resolution confined to the lab DNS through a private mount namespace.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { Agent, request } from 'undici';
+import { stringify } from 'yaml';
+import { installDir } from '../../config/paths.ts';
+import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
+import type { OrganisationDescription } from '../types.ts';
+import { portAccepts } from '../wait.ts';
+import type { LabSettings, NativeAdapter, OrganisationPlan, Progress, RunningOrganisation } from './adapter.ts';
+
+const run = promisify(execFile);
+
+/** The Synapse release the lab installs unless a declaration pins another. */
+export const SYNAPSE_VERSION = '1.163.2';
+
+const CLIENT_PORT = 8008;
+const FEDERATION_PORT = 8448;
+const START_TIMEOUT_MS = 60_000;
+
+/** The lab settings this adapter honours; anything else is refused (see LabSettings). */
+const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation']);
+
+/** A rate limit that never bites a test run. */
+const unlimited = { per_second: 10_000, burst_count: 100_000 };
+
+export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeAdapter {
+  if (!/^\d+\.\d+\.\d+([a-z0-9.]*)?$/i.test(version)) throw new Error(`not a Synapse version: ${JSON.stringify(version)}`);
+  const venvDir = join(installDir, `synapse-${version}`);
+  const python = join(venvDir, 'bin', 'python');
+
+  async function installedVersion(): Promise<string | undefined> {
+    if (!existsSync(python)) return undefined;
+    try {
+      // The distribution's version, not synapse.__version__: that one appends git details of whatever
+      // repository the venv sits in (matrix_common runs git in site-packages), e.g. "1.163.2 (b=main,…)".
+      const { stdout } = await run(python, ['-c', 'import synapse, importlib.metadata as m; print(m.version("matrix-synapse"))'],
+        { timeout: 60_000, env: serverEnv(venvDir) });
+      return stdout.trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  return {
+    id: version === SYNAPSE_VERSION ? 'synapse' : `synapse@${version}`,
+    protocol: 'matrix',
+    ports: [CLIENT_PORT, FEDERATION_PORT],
+
+    srvRecords(domain) {
+      return [{ service: `_matrix-fed._tcp.${domain}`, target: domain, port: FEDERATION_PORT }];
+    },
+
+    extraHostNames() {
+      return [];
+    },
+
+    async install(progress) {
+      const found = await installedVersion();
+      if (found === version) {
+        progress(`synapse ${version} already installed in ${venvDir}`);
+        return;
+      }
+      mkdirSync(venvDir, { recursive: true });
+      const logFile = join(venvDir, 'install.log');
+      if (!existsSync(python)) {
+        progress(`creating Python venv ${venvDir}`);
+        await runLogged('python3', ['-m', 'venv', venvDir], logFile);
+      }
+      progress(`pip install matrix-synapse==${version} (into ${venvDir})`);
+      await runLogged(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', `matrix-synapse==${version}`], logFile);
+      const now = await installedVersion();
+      if (now !== version) {
+        throw new Error(`synapse install in ${venvDir}: expected version ${version}, python reports ${now ?? 'no synapse module'}\n${logTail({ logFile })}`);
+      }
+      progress(`synapse ${version} installed`);
+    },
+
+    async start(plan, progress) {
+      checkSettings(plan.settings);
+      if (!existsSync(python)) throw new Error(`synapse ${version} is not installed (no ${python}); run install first`);
+      // Twisted listens with SO_REUSEPORT: a second server on a taken address:port starts "fine" and the
+      // kernel then spreads connections over both. So refuse to start on ports something already holds.
+      for (const port of [CLIENT_PORT, FEDERATION_PORT]) {
+        if (await portAccepts(plan.address, port)) throw new Error(`${plan.name}: ${plan.address}:${port} is already in use; synapse not started`);
+      }
+      mkdirSync(plan.dir, { recursive: true });
+      const files = {
+        config: join(plan.dir, 'homeserver.yaml'),
+        logConfig: join(plan.dir, 'log.config.yaml'),
+        log: join(plan.dir, 'homeserver.log'),
+        secret: join(plan.dir, 'registration_shared_secret'),
+        signingKey: join(plan.dir, `${plan.domain}.signing.key`),
+        database: join(plan.dir, 'homeserver.db'),
+        media: join(plan.dir, 'media_store'),
+      };
+
+      // The secret lives only in this 0600 file; the config refers to it by path. A restart in the same
+      // directory keeps it (and the database, and the signing key), like a real server restart would.
+      if (!existsSync(files.secret)) writeFileSync(files.secret, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
+      chmodSync(files.secret, 0o600);
+
+      writeFileSync(files.logConfig, stringify(logConfig(files.log)));
+      writeFileSync(files.config, stringify(homeserverConfig(plan, files), { aliasDuplicateObjects: false }), { mode: 0o600 });
+
+      if (!existsSync(files.signingKey)) {
+        progress(`${plan.name}: generating synapse signing key`);
+        await runLogged(python, ['-m', 'synapse.app.homeserver', '--generate-keys', '-c', files.config], files.log, serverEnv(venvDir));
+        if (!existsSync(files.signingKey)) throw new Error(`synapse --generate-keys did not write ${files.signingKey}\n${logTail({ logFile: files.log })}`);
+      }
+
+      progress(`${plan.name}: starting synapse ${version} on ${plan.address}`);
+      const proc = spawnServer({
+        name: `synapse-${plan.name}`,
+        command: 'unshare',
+        args: [
+          '-m', '--propagation', 'private',
+          'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$1" -m synapse.app.homeserver -c "$2"',
+          plan.resolvConf, python, files.config,
+        ],
+        marker: files.config,
+        logFile: files.log,
+        cwd: plan.dir,
+        env: serverEnv(venvDir),
+      });
+
+      try {
+        await waitHealthy(proc, plan.address);
+        const reported = await federationVersion(plan);
+        if (!reported.startsWith(version)) {
+          progress(`${plan.name}: note: synapse reports version ${reported}, declared ${version}`);
+        }
+        const clientUrl = `http://${plan.address}:${CLIENT_PORT}`;
+        const description: OrganisationDescription = {
+          name: plan.name,
+          domain: plan.domain,
+          address: plan.address,
+          product: plan.productId,
+          protocol: 'matrix',
+          version: reported,
+          clientUrl,
+          federationEndpoint: `${plan.domain}:${FEDERATION_PORT}`,
+          provisioning: { method: 'synapse-shared-secret', adminUrl: clientUrl, secretFile: files.secret },
+        };
+        const running: RunningOrganisation = { description, processes: [proc] };
+        return running;
+      } catch (error) {
+        await stopProcess(proc).catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+}
+
+export const synapseAdapter: NativeAdapter = createSynapseAdapter();
+
+function checkSettings(settings: LabSettings): void {
+  for (const key of Object.keys(settings)) {
+    if (!knownSettings.has(key)) throw new Error(`synapse adapter does not know lab setting ${key}`);
+  }
+  if (settings.federation !== undefined && typeof settings.federation !== 'boolean') {
+    throw new Error(`synapse adapter: lab setting federation must be true or false, got ${JSON.stringify(settings.federation)}`);
+  }
+}
+
+interface ConfigFiles {
+  log: string;
+  logConfig: string;
+  secret: string;
+  signingKey: string;
+  database: string;
+  media: string;
+}
+
+/** homeserver.yaml as an object (see Synapse's config documentation for each key). */
+function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Record<string, unknown> {
+  const config: Record<string, unknown> = {
+    server_name: plan.domain,
+    pid_file: join(plan.dir, 'homeserver.pid'),
+    listeners: [
+      {
+        port: CLIENT_PORT,
+        bind_addresses: [plan.address],
+        type: 'http',
+        tls: false,
+        x_forwarded: false,
+        // `client` also serves /_synapse/admin (shared-secret registration) and the media API.
+        resources: [{ names: ['client'], compress: false }],
+      },
+      {
+        port: FEDERATION_PORT,
+        bind_addresses: [plan.address],
+        type: 'http',
+        tls: true,
+        x_forwarded: false,
+        // `federation` also serves /_matrix/key (server keys) and openid.
+        resources: [{ names: ['federation'], compress: false }],
+      },
+    ],
+    tls_certificate_path: plan.tls.chainFile,
+    tls_private_key_path: plan.tls.keyFile,
+    // Replaces the system trust store for outbound federation: only lab certificates are trusted.
+    federation_custom_ca_list: [plan.caFile],
+    federation_verify_certificates: true,
+    // The default blocklist contains loopback, where every lab server lives.
+    ip_range_whitelist: ['127.0.0.0/8'],
+    trusted_key_servers: [],
+    suppress_key_server_warning: true,
+    report_stats: false,
+    enable_metrics: false,
+    url_preview_enabled: false,
+    database: { name: 'sqlite3', args: { database: files.database } },
+    media_store_path: files.media,
+    signing_key_path: files.signingKey,
+    log_config: files.logConfig,
+    enable_registration: false,
+    registration_shared_secret_path: files.secret,
+    bcrypt_rounds: 4,
+    rc_message: unlimited,
+    rc_registration: unlimited,
+    rc_login: { address: unlimited, account: unlimited, failed_attempts: unlimited },
+    rc_joins: { local: unlimited, remote: unlimited },
+    rc_joins_per_room: unlimited,
+    rc_invites: { per_room: unlimited, per_user: unlimited, per_issuer: unlimited },
+    rc_room_creation: unlimited,
+    rc_presence: { per_user: unlimited },
+    rc_admin_redaction: unlimited,
+    rc_3pid_validation: unlimited,
+    rc_third_party_invite: unlimited,
+    rc_delayed_event_mgmt: unlimited,
+    rc_reports: unlimited,
+    rc_user_directory: unlimited,
+    rc_profile: unlimited,
+    rc_key_requests: unlimited,
+    rc_media_create: unlimited,
+    rc_federation: { window_size: 1000, sleep_limit: 10_000, sleep_delay: 0, reject_limit: 100_000, concurrent: 100 },
+    federation_rr_transactions_per_room_per_second: 10_000,
+    // Short backoff after a peer was unreachable (the default is up to 10 minutes); declared in reports.
+    federation: { destination_min_retry_interval: '2s', destination_max_retry_interval: '10s' },
+  };
+  if (plan.settings.federation === false) {
+    // An empty allow-list: this server federates with nobody, in either direction.
+    config.federation_domain_whitelist = [];
+  }
+  return config;
+}
+
+/** Python logging config: one file, INFO (DEBUG on synapse.storage.SQL would log access tokens). */
+function logConfig(logFile: string): Record<string, unknown> {
+  return {
+    version: 1,
+    formatters: {
+      precise: { format: '%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(request)s - %(message)s' },
+    },
+    handlers: {
+      file: { class: 'logging.FileHandler', formatter: 'precise', filename: logFile, encoding: 'utf8' },
+    },
+    loggers: {
+      'synapse.storage.SQL': { level: 'INFO' },
+      'twisted': { level: 'WARNING' },
+    },
+    root: { level: 'INFO', handlers: ['file'] },
+    disable_existing_loggers: false,
+  };
+}
+
+/**
+ * The harness's environment for Synapse: no proxy settings (lab traffic stays on loopback), and git kept
+ * from finding the repository around the venv, or Synapse reports its version as "1.163.2 (b=main,…)".
+ */
+function serverEnv(venvDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1', GIT_CEILING_DIRECTORIES: venvDir };
+  for (const key of Object.keys(env)) {
+    // Emptied rather than deleted: spawnServer lays this over process.env, and Python ignores empty values.
+    if (/^(https?|all|no)_proxy$/i.test(key)) env[key] = '';
+  }
+  return env;
+}
+
+async function waitHealthy(proc: LabProcess, address: string): Promise<void> {
+  const started = Date.now();
+  const deadline = started + START_TIMEOUT_MS;
+  const healthUrl = `http://${address}:${CLIENT_PORT}/health`;
+  let healthy = false;
+  let federationOpen = false;
+  while (!(healthy && federationOpen)) {
+    if (!isAlive(proc.pid)) {
+      throw new Error(`synapse (${proc.name}) exited during start-up; log ${proc.logFile}:\n${logTail(proc, 25)}`);
+    }
+    if (Date.now() > deadline) {
+      const waiting = [healthy ? '' : `${healthUrl} → 200`, federationOpen ? '' : `${address}:${FEDERATION_PORT} accepting`].filter(Boolean).join(' and ');
+      throw new Error(`synapse (${proc.name}) not ready after ${START_TIMEOUT_MS} ms (waiting for ${waiting}); log ${proc.logFile}:\n${logTail(proc, 25)}`);
+    }
+    if (!healthy) healthy = await healthOk(healthUrl);
+    if (healthy && !federationOpen) federationOpen = await portAccepts(address, FEDERATION_PORT);
+    if (!(healthy && federationOpen)) await sleep(100);
+  }
+}
+
+async function healthOk(url: string): Promise<boolean> {
+  try {
+    const response = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 });
+    await response.body.dump();
+    return response.statusCode === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** The version the running server reports on its federation port, checked through the lab CA. */
+async function federationVersion(plan: OrganisationPlan): Promise<string> {
+  const agent = new Agent({ connect: { ca: readFileSync(plan.caFile, 'utf8'), servername: plan.domain } });
+  try {
+    const url = `https://${plan.address}:${FEDERATION_PORT}/_matrix/federation/v1/version`;
+    const response = await request(url, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const text = await response.body.text();
+    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}: ${text.slice(0, 300)}`);
+    const body = JSON.parse(text) as { server?: { name?: unknown; version?: unknown } };
+    const reported = body.server?.version;
+    if (typeof reported !== 'string' || reported === '') throw new Error(`${url} gave no server.version: ${text.slice(0, 300)}`);
+    return reported;
+  } finally {
+    await agent.close();
+  }
+}
+
+/** Runs a command to completion with its output appended to logFile; throws with the log's tail. */
+function runLogged(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const out = openSync(logFile, 'a');
+    const child = spawn(command, args, { stdio: ['ignore', out, out], env });
+    closeSync(out);
+    child.once('error', (error) => reject(new Error(`${command} ${args.join(' ')}: ${error.message}`)));
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}); log ${logFile}:\n${logTail({ logFile }, 20)}`));
+    });
+  });
+}
