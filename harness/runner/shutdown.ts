@@ -28,7 +28,11 @@ function install(): void {
       if (shuttingDown) return;
       shuttingDown = true;
       console.error(`\n${signal}: stopping the lab before exiting…`);
-      void runCleanups().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      // vitest's own signal handler calls process.exit() a millisecond later, which would cut the
+      // lab's shutdown short and leave servers running; hold every exit until the cleanups are done.
+      const exit = process.exit.bind(process);
+      process.exit = (() => undefined) as typeof process.exit;
+      void runCleanups().finally(() => exit(signal === 'SIGINT' ? 130 : 143));
     });
   }
 }
