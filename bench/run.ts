@@ -69,12 +69,12 @@ async function benchProduct(product: ProductDeclaration): Promise<string[]> {
   }
 
   start = performance.now();
-  const { report } = await runProduct({ catalogue, profile: getProfile(catalogue, 'federation'), product, peer: product, progress: quiet });
+  const { report, timings } = await runProduct({ catalogue, profile: getProfile(catalogue, 'federation'), product, peer: product, progress: quiet });
   const wall = performance.now() - start;
   const serverWait = report.tests.reduce((sum, t) => sum + (t.serverWaitMs ?? 0), 0);
-  lines.push(`  federation run wall time        ${ms(wall)} (${report.tests.length} tests, incl. lab start/stop)`);
-  lines.push(`    waiting on servers            ${ms(serverWait)}`);
-  lines.push(`    harness (lab, vitest, reports) ${ms(wall - serverWait)}`);
+  lines.push(`  federation run wall time        ${ms(wall)} (${report.tests.length} tests)`);
+  lines.push(`    lab start / stop              ${ms(timings.labUpMs)} / ${ms(timings.labDownMs)}`);
+  lines.push(`    scenarios                     ${ms(timings.scenariosMs)}: waiting on servers ${ms(serverWait)}, harness (vitest, reports) ${ms(timings.scenariosMs - serverWait)}`);
   return lines;
 }
 

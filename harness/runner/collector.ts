@@ -46,6 +46,8 @@ export class ResultCollector implements Reporter {
     for (const testCase of testModule.children.allTests()) {
       any = true;
       if (this.seen.has(testCase.id)) continue;
+      // Left out on purpose (a name filter, .skip, .todo): evidences nothing, and is no error either.
+      if (testCase.options.mode === 'skip' || testCase.options.mode === 'todo') continue;
       // Never ran: a beforeAll failed or the run was cut short. The harness could not decide.
       const why = moduleErrors.length ? describeErrors(moduleErrors, 'ERROR') : 'the test did not run (a hook failed or the run was interrupted)';
       this.record(testCase, 'ERROR', why);

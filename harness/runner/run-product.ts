@@ -26,6 +26,8 @@ export interface ProductRun {
 export interface ProductRunOutcome {
   report: Report;
   dir: string;
+  /** Where the wall time went, for the benchmark. */
+  timings: { labUpMs: number; scenariosMs: number; labDownMs: number };
 }
 
 function newRunId(): string {
@@ -60,8 +62,12 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     if (interrupted) save(false, 'the run was interrupted; results up to that point are kept', new Date());
   };
   const forget = onShutdown(stop);
+  const timings = { labUpMs: 0, scenariosMs: 0, labDownMs: 0 };
+  let mark = performance.now();
+  const lap = () => { const now = performance.now(); const ms = now - mark; mark = now; return ms; };
   try {
     running = await labUp({ 'org-a': product, 'org-b': peer, 'org-c': peer }, progress);
+    timings.labUpMs = lap();
     lab = running.description;
     save(false, 'the run is in progress');
     progress(`running the ${profile.id} scenarios against ${product.id} ${lab.organisations['org-a'].version}`);
@@ -73,6 +79,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
         run.onResult?.(result);
       },
     });
+    timings.scenariosMs = lap();
     interrupted = false;
   } catch (error) {
     interrupted = false;
@@ -80,7 +87,9 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     throw error;
   } finally {
     forget();
+    lap();
     await running?.down(progress);
+    timings.labDownMs = lap();
   }
-  return { report: save(true, undefined, new Date()), dir };
+  return { report: save(true, undefined, new Date()), dir, timings };
 }
