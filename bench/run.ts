@@ -10,6 +10,7 @@ import { loadProduct, type ProductDeclaration } from '../harness/config/products
 import { driverFor } from '../harness/drivers/index.ts';
 import { installProducts, labUp } from '../harness/lab/native/lab.ts';
 import type { LabDescription } from '../harness/lab/types.ts';
+import { provisionAccount } from '../harness/provisioning/index.ts';
 import { runProduct } from '../harness/runner/run-product.ts';
 import { onShutdown, runCleanups } from '../harness/runner/shutdown.ts';
 
@@ -26,8 +27,8 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 async function deliveryLatency(lab: LabDescription, count: number): Promise<number[]> {
   const driver = driverFor(lab);
   const suffix = Date.now().toString(36);
-  const alice = await driver.connect(await driver.provision(lab.organisations['org-a'], `bench-alice-${suffix}`));
-  const bob = await driver.connect(await driver.provision(lab.organisations['org-b'], `bench-bob-${suffix}`));
+  const alice = await driver.connect(await provisionAccount(lab.organisations['org-a'], `bench-alice-${suffix}`));
+  const bob = await driver.connect(await provisionAccount(lab.organisations['org-b'], `bench-bob-${suffix}`));
   try {
     const out = await alice.openDirect(bob.account.address);
     const inbox = await bob.acceptDirect(alice.account.address);

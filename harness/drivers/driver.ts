@@ -49,10 +49,9 @@ export interface ChatClient {
   close(): Promise<void>;
 }
 
+/** Logs users in; creating them is harness/provisioning's job. */
 export interface ProtocolDriver {
   readonly protocol: Protocol;
-  /** Create a user on the organisation's server the way its declaration says. */
-  provision(org: OrganisationDescription, localpart: string): Promise<Account>;
   connect(account: Account): Promise<ChatClient>;
 }
 

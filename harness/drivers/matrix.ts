@@ -1,9 +1,6 @@
 /**
- * The Matrix driver: provisions users with Synapse's shared-secret registration and speaks the
- * client-server API through matrix-js-sdk. Scenarios see only the protocol-neutral ChatClient.
+ * The Matrix driver: speaks the client-server API through matrix-js-sdk. Scenarios see only the protocol-neutral ChatClient.
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   ClientEvent,
   createClient,
@@ -21,7 +18,6 @@ import {
   type RoomMember,
 } from 'matrix-js-sdk';
 import { logger as sdkLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
-import { request } from 'undici';
 import { ConformanceFailure } from '../verdict/failure.ts';
 import { defaultWaitMs, type Account, type ChatClient, type ChatEvent, type Conversation, type ProtocolDriver, type WaitOptions } from './driver.ts';
 
@@ -31,32 +27,6 @@ const transcriptBodyChars = 200;
 
 export const matrixDriver: ProtocolDriver = {
   protocol: 'matrix',
-
-  async provision(org, localpart) {
-    if (org.protocol !== 'matrix') throw new Error(`matrix driver cannot provision on ${org.name} (${org.protocol})`);
-    if (!/^[a-z0-9._=\-/+]+$/.test(localpart)) throw new Error(`not a valid Matrix localpart: ${JSON.stringify(localpart)}`);
-    const provisioning = org.provisioning;
-    if (provisioning.method !== 'synapse-shared-secret') {
-      throw new Error(`matrix driver cannot provision on ${org.name}: provisioning method ${provisioning.method}`);
-    }
-    const secret = readFileSync(provisioning.secretFile, 'utf8').trim();
-    const password = randomBytes(18).toString('base64url');
-    const url = `${provisioning.adminUrl.replace(/\/$/, '')}/_synapse/admin/v1/register`;
-
-    const nonceAnswer = await httpJson('GET', url);
-    const nonce = nonceAnswer.body.nonce;
-    if (nonceAnswer.status !== 200 || typeof nonce !== 'string') {
-      throw new Error(`provisioning ${localpart} on ${org.name}: GET ${url} answered ${nonceAnswer.status} ${describeBody(nonceAnswer.body)}`);
-    }
-    const mac = createHmac('sha1', secret).update([nonce, localpart, password, 'notadmin'].join('\0')).digest('hex');
-    const registered = await httpJson('POST', url, { nonce, username: localpart, password, admin: false, mac });
-    const userId = registered.body.user_id;
-    if (registered.status !== 200 || typeof userId !== 'string') {
-      // Setting up a test user is the harness's job: a refusal here is an ERROR, not a verdict on the product.
-      throw new Error(`provisioning ${localpart} on ${org.name}: POST ${url} answered ${registered.status} ${describeBody(registered.body)}`);
-    }
-    return { address: userId, localpart, password, org };
-  },
 
   async connect(account) {
     return MatrixChatClient.connect(account);
@@ -390,32 +360,6 @@ function quote(body: string): string {
   const chars = Array.from(body);
   if (chars.length <= transcriptBodyChars) return JSON.stringify(body);
   return `${JSON.stringify(`${chars.slice(0, transcriptBodyChars).join('')}…`)} [${chars.length} chars]`;
-}
-
-async function httpJson(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await request(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headersTimeout: 15_000,
-    bodyTimeout: 15_000,
-  });
-  const text = await response.body.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object') parsed = value as Record<string, unknown>;
-  } catch {
-    parsed = { text: text.slice(0, 300) };
-  }
-  return { status: response.statusCode, body: parsed };
-}
-
-/** errcode and error of a server answer, never the request (which carries the password and mac). */
-function describeBody(body: Record<string, unknown>): string {
-  const errcode = typeof body.errcode === 'string' ? body.errcode : '';
-  const error = typeof body.error === 'string' ? body.error : typeof body.text === 'string' ? body.text : '';
-  return [errcode, error].filter(Boolean).join(': ') || '(no error text)';
 }
 
 function errorText(error: unknown): string {

@@ -12,11 +12,11 @@
  * every occupant sees real JIDs: `members()` and room message senders are bare real JIDs; an occupant whose
  * real JID the room hides is reported as its occupant JID (room@service/nick).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { client, jid as parseJid, xml, type Client } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
+import { provisionAccount, removeAccount } from '../provisioning/index.ts';
 import { ConformanceFailure } from '../verdict/failure.ts';
 import type { OrganisationDescription } from '../lab/types.ts';
 import {
@@ -37,7 +37,6 @@ const NS_VERSION = 'jabber:iq:version';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 const connectTimeoutMs = 15_000;
-const prosodyctlTimeoutMs = 30_000;
 
 // ---------------------------------------------------------------------------------------------
 // Trust in the lab CA
@@ -84,53 +83,6 @@ function installLabTrust(): Promise<void> {
     };
   })();
   return trustInstalled;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Provisioning (prosodyctl)
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  output: string;
-}
-
-function runWithInput(command: string, args: string[], input: string, timeoutMs: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (error) => { clearTimeout(timer); reject(error); });
-    child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, output }); });
-    child.stdin.end(input);
-  });
-}
-
-function prosodyctlConfig(org: OrganisationDescription): string {
-  if (org.provisioning.method !== 'prosodyctl') {
-    throw new Error(`xmpp driver: ${org.name} provisions with ${org.provisioning.method}, which this driver does not support`);
-  }
-  return org.provisioning.configFile;
-}
-
-/** prosodyctl works on the server's data files directly, so it works while the server runs. */
-async function prosodyctl(org: OrganisationDescription, args: string[], input = ''): Promise<void> {
-  const configFile = prosodyctlConfig(org);
-  const result = await runWithInput('prosodyctl', ['--config', configFile, ...args], input, prosodyctlTimeoutMs);
-  if (result.code !== 0) {
-    // The output holds prompts, never the password (it is read from stdin without echo).
-    throw new Error(`prosodyctl ${args[0]} on ${org.domain} failed (${result.signal ?? `exit ${result.code}`}): ${result.output.trim()}`);
-  }
-}
-
-async function provision(org: OrganisationDescription, localpart: string): Promise<Account> {
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(localpart)) throw new Error(`xmpp driver: unusable localpart "${localpart}"`);
-  const password = randomBytes(18).toString('base64url');
-  // `register USER HOST` without a password argument reads it (twice) from stdin: it never shows in ps.
-  await prosodyctl(org, ['register', localpart, org.domain], `${password}\n${password}\n`);
-  return { address: `${localpart}@${org.domain}`, localpart, password, org };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -542,7 +494,7 @@ async function connect(account: Account): Promise<ChatClient> {
  * `fedconf-probe` that is deleted again afterwards.
  */
 export async function xmppServerVersion(org: OrganisationDescription, caFile: string): Promise<{ name: string; version: string }> {
-  const account = await provision(org, 'fedconf-probe');
+  const account = await provisionAccount(org, 'fedconf-probe');
   try {
     const session = await XmppChatClient.open(account, { ca: readFileSync(caFile), resource: 'probe' });
     try {
@@ -551,12 +503,11 @@ export async function xmppServerVersion(org: OrganisationDescription, caFile: st
       await session.close();
     }
   } finally {
-    await prosodyctl(org, ['deluser', account.address]);
+    await removeAccount(account);
   }
 }
 
 export const xmppDriver: ProtocolDriver = {
   protocol: 'xmpp',
-  provision,
   connect,
 };

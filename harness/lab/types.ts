@@ -6,9 +6,13 @@ export type Protocol = 'matrix' | 'xmpp';
 export const organisationNames = ['org-a', 'org-b', 'org-c'] as const;
 export type OrgName = (typeof organisationNames)[number];
 
-/** How the harness creates test users on an organisation's server. */
+/** Where a secret's value is: a file (the native lab's own state) or an environment variable. Never the value. */
+export type SecretRef = { file: string } | { env: string };
+
+/** How the harness creates test users on an organisation's server (see harness/provisioning/). */
 export type Provisioning =
-  | { method: 'synapse-shared-secret'; adminUrl: string; secretFile: string }
+  /** `/_synapse/admin/v1/register` with the HMAC of the shared secret (Synapse and Dendrite implement it). */
+  | { method: 'synapse-shared-secret'; adminUrl: string; secret: SecretRef }
   | { method: 'prosodyctl'; configFile: string };
 
 export interface OrganisationDescription {

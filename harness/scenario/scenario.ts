@@ -6,6 +6,7 @@ import { inject, it } from 'vitest';
 import { driverFor } from '../drivers/index.ts';
 import type { ChatClient, ProtocolDriver } from '../drivers/driver.ts';
 import type { LabDescription, OrgName, Protocol } from '../lab/types.ts';
+import { provisionAccount } from '../provisioning/index.ts';
 import './context.ts';
 
 /** The clause a scenario relies on, quoted per protocol, so a failure explains itself. */
@@ -33,7 +34,7 @@ export class Session {
 
   /** A fresh user homed on `org`, logged in. `name` is for humans; a random suffix keeps runs apart. */
   async user(org: OrgName, name: string): Promise<ChatClient> {
-    const account = await this.timed(() => this.driver.provision(this.lab.organisations[org], `${name}-${randomBytes(3).toString('hex')}`));
+    const account = await this.timed(() => provisionAccount(this.lab.organisations[org], `${name}-${randomBytes(3).toString('hex')}`));
     const client = this.timing(await this.timed(() => this.driver.connect(account)));
     this.clients.push(client);
     return client;

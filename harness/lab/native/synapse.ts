@@ -14,7 +14,7 @@ import { installDir } from '../../config/paths.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { portAccepts } from '../wait.ts';
-import type { LabSettings, NativeAdapter, OrganisationPlan, Progress, RunningOrganisation } from './adapter.ts';
+import type { LabSettings, NativeAdapter, OrganisationPlan, RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -154,7 +154,7 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
           version: reported,
           clientUrl,
           federationEndpoint: `${plan.domain}:${FEDERATION_PORT}`,
-          provisioning: { method: 'synapse-shared-secret', adminUrl: clientUrl, secretFile: files.secret },
+          provisioning: { method: 'synapse-shared-secret', adminUrl: clientUrl, secret: { file: files.secret } },
         };
         const running: RunningOrganisation = { description, processes: [proc] };
         return running;

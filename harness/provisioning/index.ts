@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import type { Account } from '../drivers/driver.ts';
+import type { OrganisationDescription } from '../lab/types.ts';
+import { deleteWithProsodyctl, registerWithProsodyctl } from './prosodyctl.ts';
+import { registerWithSharedSecret } from './shared-secret.ts';
+
+/**
+ * Creates a test user on an organisation's server the way its description says. The one place that
+ * knows the provisioning methods; drivers only log users in.
+ */
+export async function provisionAccount(org: OrganisationDescription, localpart: string): Promise<Account> {
+  const password = randomBytes(18).toString('base64url');
+  const method = org.provisioning;
+  switch (method.method) {
+    case 'synapse-shared-secret':
+      return { address: await registerWithSharedSecret(org, method, localpart, password), localpart, password, org };
+    case 'prosodyctl':
+      return { address: await registerWithProsodyctl(org, method, localpart, password), localpart, password, org };
+  }
+}
+
+/** Removes an account the harness created for its own use (e.g. a version probe). */
+export async function removeAccount(account: Account): Promise<void> {
+  const method = account.org.provisioning;
+  switch (method.method) {
+    case 'prosodyctl':
+      return deleteWithProsodyctl(account.org, method, account.address);
+    case 'synapse-shared-secret':
+      return; // no removal through this method; the lab is thrown away
+  }
+}
