@@ -26,15 +26,29 @@ export interface ProductDeclaration {
   provisioning: { method: 'synapse-shared-secret' | 'prosodyctl' | 'pre-created'; description?: string };
   admin: { api?: string; cli?: string; description?: string };
   logs: { files?: string[]; format?: string; description?: string };
-  lab?: { adapter: 'synapse' | 'prosody'; settings?: LabSettings };
+  lab?: { adapter: string; settings?: LabSettings; version?: string };
   /** Where it was read from (not part of the file). */
   file: string;
 }
 
 const schemaFile = join(profilesDir, 'schema', 'product.schema.json');
 
-/** Load a declaration by id (fixtures/products/<id>.yaml) or by path; validates schema and requirement ids. */
+/**
+ * Load a declaration by id (fixtures/products/<id>.yaml) or by path; validates schema and requirement ids.
+ * `<id>@<version>` asks the native lab for that server version (e.g. synapse@1.150.0); its id keeps
+ * the version, so its reports land in reports/<id>@<version>/.
+ */
 export function loadProduct(ref: string, catalogue: Catalogue): ProductDeclaration {
+  const at = ref.lastIndexOf('@');
+  if (at > 0 && !ref.includes('/')) {
+    const [base, version] = [ref.slice(0, at), ref.slice(at + 1)];
+    if (!/^\d+(\.\d+)*([a-z0-9.+-]*)$/i.test(version)) {
+      throw new InputError('--product', [`"${ref}": "${version}" is not a version number`], 'Write it as <product>@<version>, e.g. synapse@1.150.0');
+    }
+    const product = loadProduct(base, catalogue);
+    if (!product.lab) throw new InputError('--product', [`"${ref}": ${base} is not run by the native lab, so no version can be chosen`]);
+    return { ...product, id: `${product.id}@${version}`, lab: { ...product.lab, version } };
+  }
   const file = ref.includes('/') || ref.endsWith('.yaml') ? ref : join(productsDir, `${ref}.yaml`);
   if (!existsSync(file)) {
     throw new InputError('--product', [`no product declaration "${ref}" (looked for ${displayPath(file)})`],

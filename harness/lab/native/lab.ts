@@ -19,20 +19,25 @@ export interface RunningLab {
   down(progress?: Progress): Promise<void>;
 }
 
+const adapters = new Map<string, NativeAdapter>();
+
+/** The adapter that runs a product here, for the version the product asks for (one instance per version). */
 export function adapterFor(product: ProductDeclaration): NativeAdapter {
   const name = product.lab?.adapter;
-  const adapter = name ? nativeAdapters[name] : undefined;
-  if (!adapter) {
+  const create = name ? nativeAdapters[name] : undefined;
+  if (!create) {
     throw new Error(`${product.file}: product "${product.id}" has no lab.adapter the native lab knows; ` +
       `it cannot be started here (known: ${Object.keys(nativeAdapters).join(', ')}).`);
   }
+  const key = `${name}@${product.lab?.version ?? ''}`;
+  const adapter = adapters.get(key) ?? create(product.lab?.version);
+  adapters.set(key, adapter);
   return adapter;
 }
 
 /** Install every product's server once (idempotent: an adapter skips what is there). */
 export async function installProducts(products: ProductDeclaration[], progress: Progress): Promise<void> {
-  const adapters = new Set(products.map(adapterFor));
-  for (const adapter of adapters) await adapter.install(progress);
+  for (const adapter of new Set(products.map(adapterFor))) await adapter.install(progress);
 }
 
 /**
