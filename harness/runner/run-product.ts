@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import type { Catalogue, Profile } from '../catalogue/catalogue.ts';
 import type { ProductDeclaration } from '../config/products.ts';
 import type { Progress } from '../lab/native/adapter.ts';
-import { labUp, type RunningLab } from '../lab/native/lab.ts';
+import { nativeProvider } from '../lab/native/lab.ts';
+import type { LabProvider, RunningLab } from '../lab/provider.ts';
 import type { LabDescription } from '../lab/types.ts';
 import { buildReport } from '../report/build.ts';
 import type { Report } from '../report/model.ts';
@@ -18,6 +19,8 @@ export interface ProductRun {
   /** The stock product that plays org-b and org-c (the federation peer and the outsider). */
   peer: ProductDeclaration;
   progress: Progress;
+  /** Where the organisations come from; the native lab unless said otherwise. */
+  provider?: LabProvider;
   /** Print one line per finished test. */
   onResult?: (result: TestResult) => void;
   testNamePattern?: string;
@@ -66,7 +69,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
   let mark = performance.now();
   const lap = () => { const now = performance.now(); const ms = now - mark; mark = now; return ms; };
   try {
-    running = await labUp({ 'org-a': product, 'org-b': peer, 'org-c': peer }, progress);
+    running = await (run.provider ?? nativeProvider).up({ 'org-a': product, 'org-b': peer, 'org-c': peer }, progress);
     timings.labUpMs = lap();
     lab = running.description;
     save(false, 'the run is in progress');

@@ -5,19 +5,21 @@ import type { ProductDeclaration } from '../../config/products.ts';
 import { LabCA } from '../ca.ts';
 import { startDns, writeResolvConf } from '../dns.ts';
 import { isAlive, isOurs, stopProcess } from '../processes.ts';
-import { organisationNames, type LabDescription, type OrganisationDescription, type OrgName } from '../types.ts';
+import { organisationNames, type OrganisationDescription, type OrgName } from '../types.ts';
+import type { Assignment, LabProvider, RunningLab } from '../provider.ts';
 import type { NativeAdapter, Progress } from './adapter.ts';
 import { assertPortsFree, labAddresses } from './addresses.ts';
 import { nativeAdapters } from './registry.ts';
 import { clearState, readState, writeState, type LabState } from './state.ts';
 
-export type Assignment = Record<OrgName, ProductDeclaration>;
+export type { Assignment, RunningLab } from '../provider.ts';
 
-export interface RunningLab {
-  description: LabDescription;
-  /** Stops every process this lab started. Safe to call twice. */
-  down(progress?: Progress): Promise<void>;
-}
+/** The embedded default: real servers as local processes on their own loopback addresses. */
+export const nativeProvider: LabProvider = {
+  name: 'native',
+  install: installProducts,
+  up: (assignment, progress) => labUp(assignment, progress),
+};
 
 const adapters = new Map<string, NativeAdapter>();
 
