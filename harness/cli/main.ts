@@ -6,7 +6,9 @@ import { listProductIds, loadProduct, type ProductDeclaration } from '../config/
 import { installProducts, labDown, labStatus, labUp } from '../lab/native/lab.ts';
 import { suiteVersion } from '../report/build.ts';
 import { runProduct, type ProductRunOutcome } from '../runner/run-product.ts';
+import { runInterop } from '../runner/interop.ts';
 import { runCleanups } from '../runner/shutdown.ts';
+import { interopTable } from '../report/interop.ts';
 import { ProgressDisplay } from './progress.ts';
 import { summaryTable } from './summary.ts';
 
@@ -59,6 +61,34 @@ program.command('run')
     const errors = outcomes.reduce((n, o) => n + o.report.totals.ERROR, 0);
     if (failures || errors) process.exitCode = 2;
     else if (options.strict && outcomes.some((o) => o.report.profiles.some((p) => p.verdict !== 'CONFORMANT'))) process.exitCode = 1;
+  });
+
+program.command('interop')
+  .description('Run the federation scenarios for every ordered pair of lab products of one protocol; writes a product × product matrix (JSON + HTML).')
+  .addOption(new Option('--protocol <protocol>', 'which protocol\'s products to pair').choices(['matrix', 'xmpp']).makeOptionMandatory())
+  .option('--product <id>', 'pair only these products (default: every stock lab product of the protocol); repeatable', collect, [])
+  .option('--profile <id>', 'profile whose scenarios run for each pair', 'federation')
+  .action(async (options: { protocol: 'matrix' | 'xmpp'; product: string[]; profile: string }) => {
+    const catalogue = loadCatalogue();
+    const profile = getProfile(catalogue, options.profile);
+    const products = (options.product.length ? options.product : listProductIds())
+      .map((ref) => loadProduct(ref, catalogue))
+      .filter((p) => p.protocol === options.protocol && p.lab && (options.product.length > 0 || !p.variantOf));
+    if (products.length === 0) throw new InputError('--product', [`no lab product speaks ${options.protocol}`]);
+    const display = new ProgressDisplay();
+    try {
+      display.step('installing the lab servers (skips what is there)');
+      await installProducts(products, display.step);
+      const { matrix, dir } = await runInterop({
+        catalogue, profile, protocol: options.protocol, products, progress: display.step,
+        onResult: (pair, r) => display.line(`  ${pair.padEnd(24)} ${r.status.padEnd(7)} ${r.name}${r.status === 'PASSED' ? '' : `\n          ${(r.message ?? '').split('\n')[0]}`}`),
+      });
+      display.done();
+      console.log(`\n${interopTable(matrix)}\n\n${dir}/matrix.html`);
+      if (matrix.cells.some((c) => c.status === 'error')) process.exitCode = 2;
+    } finally {
+      display.done();
+    }
   });
 
 const lab = program.command('lab').description('Start, stop and inspect the native lab by hand.');

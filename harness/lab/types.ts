@@ -23,6 +23,8 @@ export interface OrganisationDescription {
   address: string;
   /** Product declaration id (e.g. `synapse`, `synapse-federation-off`). */
   product: string;
+  /** The implementation behind the product (`synapse`, `dendrite`, …): variants share it, vendors differ. */
+  implementation: string;
   protocol: Protocol;
   /** As reported by the running server, not as assumed by the declaration. */
   version: string;

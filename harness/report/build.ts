@@ -55,7 +55,7 @@ export function buildReport(input: ReportInput): Report {
       ...(input.note ? { note: input.note } : {}),
       lab: {
         provider: lab?.provider ?? 'none',
-        organisations: lab ? Object.values(lab.organisations).map((o) => ({ name: o.name, domain: o.domain, product: o.product, version: o.version, role: roles[o.name] ?? '' })) : [],
+        organisations: lab ? Object.values(lab.organisations).map((o) => ({ name: o.name, domain: o.domain, product: o.product, implementation: o.implementation, version: o.version, role: roles[o.name] ?? '' })) : [],
       },
     },
     product: {
@@ -68,6 +68,7 @@ export function buildReport(input: ReportInput): Report {
       ...(product.variantOf ? { variantOf: product.variantOf } : {}),
       ...(product.purpose ? { purpose: product.purpose } : {}),
     },
+    peers: lab ? [lab.organisations['org-b']].map((o) => ({ organisation: o.name, product: o.product, implementation: o.implementation, version: o.version })) : [],
     profile: { id: profile.id, title: profile.title },
     profiles: included.map((p) => answerProfile(p, answers)),
     requirements: [...answers.values()].map((a) => ({ ...a, inProfile: inProfile.has(a.id) })),

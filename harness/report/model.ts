@@ -13,7 +13,7 @@ export interface Report {
     endedAt?: string;
     /** Why the run is incomplete, when it is. */
     note?: string;
-    lab: { provider: string; organisations: Array<{ name: string; domain: string; product: string; version: string; role: string }> };
+    lab: { provider: string; organisations: Array<{ name: string; domain: string; product: string; implementation: string; version: string; role: string }> };
   };
   product: {
     id: string;
@@ -26,6 +26,8 @@ export interface Report {
     variantOf?: string;
     purpose?: string;
   };
+  /** The federation peers org-a was tested against (org-b), with the version they reported. */
+  peers: Array<{ organisation: string; product: string; implementation: string; version: string }>;
   profile: { id: string; title: string };
   /** The requested profile first, then the profiles it includes. */
   profiles: ProfileVerdict[];

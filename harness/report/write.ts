@@ -29,6 +29,7 @@ export function writeReportHtml(dir: string, report: Report): void {
   const names = new Map(report.tests.map((t) => [t.id, t.name]));
   const html = eta.render('report', {
     r: report,
+    implementation: report.run.lab.organisations.find((o) => o.name === 'org-a')?.implementation,
     anchor: (id: string) => id.replace(/[^A-Za-z0-9]+/g, '-'),
     testName: (id: string) => names.get(id) ?? id,
     evidence: (relative: string) => {

@@ -19,6 +19,8 @@ export interface ProductRun {
   /** The stock product that plays org-b and org-c (the federation peer and the outsider). */
   peer: ProductDeclaration;
   progress: Progress;
+  /** Where the report goes; reports/<product>/<run-id>/ unless said otherwise. */
+  dir?: string;
   /** Where the organisations come from; the native lab unless said otherwise. */
   provider?: LabProvider;
   /** Print one line per finished test. */
@@ -33,7 +35,7 @@ export interface ProductRunOutcome {
   timings: { labUpMs: number; scenariosMs: number; labDownMs: number };
 }
 
-function newRunId(): string {
+export function newRunId(): string {
   return new Date().toISOString().replace(/[:.]/g, '-');
 }
 
@@ -44,7 +46,7 @@ function newRunId(): string {
 export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
   const { catalogue, profile, product, peer, progress } = run;
   const runId = newRunId();
-  const dir = runDirectory(product.id, runId);
+  const dir = run.dir ?? runDirectory(product.id, runId);
   mkdirSync(dir, { recursive: true });
   const startedAt = new Date();
   const tests: TestResult[] = [];

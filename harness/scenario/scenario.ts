@@ -15,6 +15,11 @@ export type Clause = Partial<Record<Protocol, string>>;
 export interface ScenarioSpec {
   requirements: string[];
   clause: Clause;
+  /**
+   * A federation scenario that, when org-a and org-b run different implementations, also evidences
+   * FED-INTEROP (KS 1.6.9: instances of different vendors federate).
+   */
+  interop?: boolean;
 }
 
 /** The people and servers one scenario works with. Clients are closed when the scenario ends. */
@@ -86,9 +91,11 @@ export function scenario(title: string, spec: ScenarioSpec, body: (session: Sess
   const lab = inject('lab');
   const protocol = lab.organisations['org-a'].protocol;
   const clause = spec.clause[protocol];
-  it(title, { meta: { requirements: spec.requirements, ...(clause ? { clause } : {}) } }, async (context) => {
-    await allure.tags(...spec.requirements);
-    for (const id of spec.requirements) await allure.label('requirement', id);
+  const crossImplementation = lab.organisations['org-a'].implementation !== lab.organisations['org-b'].implementation;
+  const requirements = spec.interop && crossImplementation ? [...spec.requirements, 'FED-INTEROP'] : spec.requirements;
+  it(title, { meta: { requirements, ...(clause ? { clause } : {}) } }, async (context) => {
+    await allure.tags(...requirements);
+    for (const id of requirements) await allure.label('requirement', id);
     if (clause) await allure.description(`Clause: ${clause}`);
     const session = new Session(lab);
     try {
@@ -96,7 +103,7 @@ export function scenario(title: string, spec: ScenarioSpec, body: (session: Sess
     } finally {
       const evidenceDir = inject('evidenceDir');
       const file = join(evidenceDir, `${slug(basename(context.task.file.name, '.test.ts'))}--${slug(title)}.txt`);
-      const text = `${title}\nRequirements: ${spec.requirements.join(', ')}\nClause: ${clause ?? '-'}\n\n${session.transcript()}\n`;
+      const text = `${title}\nRequirements: ${requirements.join(', ')}\nClause: ${clause ?? '-'}\n\n${session.transcript()}\n`;
       mkdirSync(evidenceDir, { recursive: true });
       writeFileSync(file, text);
       context.task.meta.evidence = [join('evidence', basename(file))];

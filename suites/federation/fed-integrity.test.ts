@@ -35,7 +35,7 @@ describe('FED-INTEGRITY: messages cross federation complete, once, in order and 
   };
 
   scenario('a 1:1 burst from org-a to org-b with åäö, emoji and a 4 000-character body arrives exactly as sent', {
-    requirements: ['FED-INTEGRITY'], clause,
+    requirements: ['FED-INTEGRITY'], clause, interop: true,
   }, async (s) => {
     const alice = await s.user('org-a', 'alice');
     const bob = await s.user('org-b', 'bob');
@@ -45,7 +45,7 @@ describe('FED-INTEGRITY: messages cross federation complete, once, in order and 
   });
 
   scenario('a room burst from an org-b member arrives at org-a exactly as sent', {
-    requirements: ['FED-INTEGRITY'], clause,
+    requirements: ['FED-INTEGRITY'], clause, interop: true,
   }, async (s) => {
     const alice = await s.user('org-a', 'alice');
     const bob = await s.user('org-b', 'bob');

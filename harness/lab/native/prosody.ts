@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { xmppServerVersion } from '../../drivers/xmpp.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
-import type { OrganisationDescription } from '../types.ts';
 import { portAccepts } from '../wait.ts';
+import type { OrganisationDescription } from '../types.ts';
 import type { LabSettings, NativeAdapter, OrganisationPlan, Progress, RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
@@ -256,6 +256,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     progress(`Prosody for ${plan.domain} accepts on ${ports.map((p) => `${plan.address}:${p}`).join(', ')} after ${Date.now() - started} ms`);
 
     const description: OrganisationDescription = {
+      implementation: 'prosody',
       name: plan.name,
       domain: plan.domain,
       address: plan.address,

@@ -12,8 +12,8 @@ import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { installDir } from '../../config/paths.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
-import type { OrganisationDescription } from '../types.ts';
 import { portAccepts } from '../wait.ts';
+import type { OrganisationDescription } from '../types.ts';
 import type { LabSettings, NativeAdapter, OrganisationPlan, RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
@@ -146,6 +146,7 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
         }
         const clientUrl = `http://${plan.address}:${CLIENT_PORT}`;
         const description: OrganisationDescription = {
+          implementation: 'synapse',
           name: plan.name,
           domain: plan.domain,
           address: plan.address,
