@@ -3,7 +3,13 @@ import { Command, Option } from 'commander';
 import { getProfile, loadCatalogue, type Catalogue } from '../catalogue/catalogue.ts';
 import { InputError } from '../config/input-error.ts';
 import { listProductIds, loadProduct, type ProductDeclaration } from '../config/products.ts';
-import { installProducts, labDown, labStatus, labUp } from '../lab/native/lab.ts';
+import { containersProvider, NoContainerRuntimeError } from '../lab/containers/provider.ts';
+import { externalProvider } from '../lab/external/provider.ts';
+import { writeTargetForLab } from '../lab/external/from-lab.ts';
+import { loadTarget } from '../lab/external/target.ts';
+import { installProducts, labDown, labStatus, labUp, nativeProvider } from '../lab/native/lab.ts';
+import type { LabProvider } from '../lab/provider.ts';
+import { labTargetFile } from '../config/paths.ts';
 import { suiteVersion } from '../report/build.ts';
 import { runProduct, type ProductRunOutcome } from '../runner/run-product.ts';
 import { runInterop } from '../runner/interop.ts';
@@ -24,28 +30,36 @@ const program = new Command('fedconf')
   .version(suiteVersion);
 
 program.command('run')
-  .description('Run a profile against each product on the native lab; writes reports/<product>/<run-id>/ and prints a summary.')
-  .requiredOption('--product <id>', 'product declaration id (fixtures/products/<id>.yaml) or path; repeat for several', collect, [])
+  .description('Run a profile against each product (on the native lab, or against a running deployment with --target); writes reports/<product>/<run-id>/ and prints a summary.')
+  .option('--product <id>', 'product declaration id (fixtures/products/<id>.yaml), <id>@<version>, or path; repeat for several', collect, [])
+  .option('--target <file>', 'a running deployment fedconf did not start (see fixtures/templates/target.example.yaml); replaces --product')
+  .addOption(new Option('--provider <provider>', 'where the lab servers run for --product: native (local processes) or containers (testcontainers, needs a Docker engine)').choices(['native', 'containers']).default('native'))
   .option('--profile <id>', 'profile to run (see `fedconf profiles`)', 'federation')
   .option('-t, --test <pattern>', 'only tests whose name matches')
   .option('--strict', 'exit 1 when a profile is NOT CONFORMANT (for CI gates)')
-  .action(async (options: { product: string[]; profile: string; test?: string; strict?: boolean }) => {
+  .action(async (options: { product: string[]; target?: string; provider: 'native' | 'containers'; profile: string; test?: string; strict?: boolean }) => {
     // Validate everything before anything starts.
     const catalogue = loadCatalogue();
     const profile = getProfile(catalogue, options.profile);
-    const products = options.product.map((ref) => loadProduct(ref, catalogue));
-    const peers = products.map((p) => peerOf(p, catalogue));
+    if (!options.target === (options.product.length === 0)) {
+      throw new InputError('command line', ['give either --product (the native lab starts the servers) or --target (a running deployment), not both or neither']);
+    }
+    const target = options.target ? loadTarget(options.target, catalogue) : undefined;
+    if (target && options.provider === 'containers') throw new InputError('command line', ['--provider containers starts servers; --target names a running deployment: give one of them']);
+    const provider: LabProvider = target ? externalProvider(target) : options.provider === 'containers' ? containersProvider : nativeProvider;
+    const products = target ? [target.organisations['org-a'].product] : options.product.map((ref) => loadProduct(ref, catalogue));
+    const peers = target ? [target.organisations['org-b'].product] : products.map((p) => peerOf(p, catalogue));
     const display = new ProgressDisplay();
     const outcomes: ProductRunOutcome[] = [];
     let failures = 0;
     try {
       display.step('installing the lab servers (skips what is there)');
-      await installProducts([...products, ...peers], display.step);
+      await provider.install([...products, ...peers], display.step);
       for (const [index, product] of products.entries()) {
-        display.line(`▶ ${product.id}: profile ${profile.id}`);
+        display.line(`▶ ${product.id}: profile ${profile.id}${target ? ` against ${target.file}` : ''}`);
         try {
           outcomes.push(await runProduct({
-            catalogue, profile, product, peer: peers[index]!, progress: display.step,
+            catalogue, profile, product, peer: peers[index]!, progress: display.step, provider,
             ...(options.test ? { testNamePattern: options.test } : {}),
             onResult: (r) => display.line(`  ${r.status.padEnd(7)} ${r.name} [${r.requirements.join(', ')}]${r.status === 'PASSED' ? '' : `\n          ${(r.message ?? '').split('\n')[0]}`}`),
           }));
@@ -104,6 +118,12 @@ lab.command('up')
       display.done();
       console.log(JSON.stringify(running.description, null, 2));
       console.error('The lab is running. Stop it with `fedconf lab down`.');
+      try {
+        const { exports } = writeTargetForLab(running.description, labTargetFile);
+        console.error(`To test it from another process as an external deployment:\n${[...exports, `fedconf run --target ${labTargetFile}`].map((l) => `  ${l}`).join('\n')}`);
+      } catch (error) {
+        console.error(`(no target declaration for this lab: ${(error as Error).message})`);
+      }
     } finally {
       display.done();
     }
@@ -163,6 +183,9 @@ try {
 } catch (error) {
   if (error instanceof InputError) {
     console.error(`fedconf: bad input in ${error.message}`);
+    process.exitCode = 2;
+  } else if (error instanceof NoContainerRuntimeError) {
+    console.error(`fedconf: ${error.message}`);
     process.exitCode = 2;
   } else {
     console.error(`fedconf: ${(error as Error).message}`);

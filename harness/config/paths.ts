@@ -6,8 +6,11 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 
 /** Where the native lab keeps its installs (venvs, builds) and its running state. Never committed. */
 export const labHome = process.env.FEDCONF_LAB_HOME ?? join(repoRoot, '.lab');
-export const installDir = join(labHome, 'install');
+/** Installs (venvs, builds) are shared by every lab home: FEDCONF_LAB_HOME only moves the running state. */
+export const installDir = process.env.FEDCONF_INSTALL_DIR ?? join(repoRoot, '.lab', 'install');
 export const stateFile = join(labHome, 'state.json');
+/** The running lab described as an external target (written by `fedconf lab up`). */
+export const labTargetFile = join(labHome, 'target.yaml');
 
 export const profilesDir = join(repoRoot, 'profiles');
 export const productsDir = join(repoRoot, 'fixtures', 'products');

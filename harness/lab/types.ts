@@ -13,7 +13,16 @@ export type SecretRef = { file: string } | { env: string };
 export type Provisioning =
   /** `/_synapse/admin/v1/register` with the HMAC of the shared secret (Synapse and Dendrite implement it). */
   | { method: 'synapse-shared-secret'; adminUrl: string; secret: SecretRef }
-  | { method: 'prosodyctl'; configFile: string };
+  /** `configFile` as the server sees it; `exec`: the command prefix that runs prosodyctl where the server's files
+   * are (the containers provider: `docker exec -i -u prosody <container>`); absent: prosodyctl on this machine. */
+  | { method: 'prosodyctl'; configFile: string; exec?: string[] }
+  /**
+   * `ejabberdctl --config-dir <configDir> --node <node>`, run as `user` (when the harness is root) with
+   * HOME=<home>, where the node's Erlang cookie is.
+   */
+  | { method: 'ejabberdctl'; node: string; configDir: string; home: string; user?: string }
+  /** Accounts an operator created; each scenario user claims the next unused one (claims are files in claimDir). */
+  | { method: 'pre-created'; accounts: Array<{ address: string; password: SecretRef }>; claimDir: string };
 
 export interface OrganisationDescription {
   name: OrgName;
@@ -37,8 +46,12 @@ export interface OrganisationDescription {
   provisioning: Provisioning;
 }
 
+/** Lifecycle controls a lab offers to scenarios (the native lab: all; an external target: what it declares). */
+export type LabControl = 'stop' | 'start' | 'restart' | 'reconfigure';
+
 export interface LabDescription {
-  provider: 'native';
+  provider: 'native' | 'containers' | 'external';
+  controls: LabControl[];
   /** PEM file of the lab's throwaway CA, for clients that must trust the lab's certificates. */
   caFile: string;
   /** Address of the lab's DNS server, if it runs one. */

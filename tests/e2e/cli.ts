@@ -8,10 +8,10 @@ import type { Report } from '../../harness/report/model.ts';
 const run = promisify(execFile);
 
 /** Runs the real CLI the way a user does, with reports going to `reportsDir`. */
-export async function fedconf(args: string[], reportsDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function fedconf(args: string[], reportsDir: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'harness/cli/main.ts'), ...args],
-      { cwd: repoRoot, env: { ...process.env, FEDCONF_REPORTS_DIR: reportsDir, CI: '1' }, maxBuffer: 64 * 1024 * 1024 });
+      { cwd: repoRoot, env: { ...process.env, ...env, FEDCONF_REPORTS_DIR: reportsDir, CI: '1' }, maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };

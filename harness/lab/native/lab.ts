@@ -101,7 +101,7 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       writeState(state);
       organisations[org] = running.description;
     }
-    state.description = { provider: 'native', caFile: ca.certFile, dnsAddress: addresses.dns, organisations };
+    state.description = { provider: 'native', controls: [], caFile: ca.certFile, dnsAddress: addresses.dns, organisations };
     writeState(state);
     return { description: state.description, down: (p = progress) => labDown(p) };
   } catch (error) {

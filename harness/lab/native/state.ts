@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { stateFile } from '../../config/paths.ts';
+import { labTargetFile, stateFile } from '../../config/paths.ts';
 import type { LabProcess } from '../processes.ts';
 import type { LabDescription } from '../types.ts';
 
@@ -31,4 +31,5 @@ export function writeState(state: LabState): void {
 
 export function clearState(): void {
   rmSync(stateFile, { force: true });
+  rmSync(labTargetFile, { force: true });
 }

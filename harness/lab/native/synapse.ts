@@ -4,13 +4,14 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { stringify } from 'yaml';
 import { installDir } from '../../config/paths.ts';
+import { matrixServerVersion } from '../../probes/matrix-version.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
@@ -140,7 +141,7 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
 
       try {
         await waitHealthy(proc, plan.address);
-        const reported = await federationVersion(plan);
+        const reported = (await matrixServerVersion(`https://${plan.address}:${FEDERATION_PORT}`, plan.domain, plan.caFile)).version;
         if (!reported.startsWith(version)) {
           progress(`${plan.name}: note: synapse reports version ${reported}, declared ${version}`);
         }
@@ -178,7 +179,7 @@ function checkSettings(settings: LabSettings): void {
   }
 }
 
-interface ConfigFiles {
+export interface ConfigFiles {
   log: string;
   logConfig: string;
   secret: string;
@@ -188,7 +189,7 @@ interface ConfigFiles {
 }
 
 /** homeserver.yaml as an object (see Synapse's config documentation for each key). */
-function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Record<string, unknown> {
+export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Record<string, unknown> {
   const config: Record<string, unknown> = {
     server_name: plan.domain,
     pid_file: join(plan.dir, 'homeserver.pid'),
@@ -261,7 +262,7 @@ function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Record<st
 }
 
 /** Python logging config: one file, INFO (DEBUG on synapse.storage.SQL would log access tokens). */
-function logConfig(logFile: string): Record<string, unknown> {
+export function logConfig(logFile: string): Record<string, unknown> {
   return {
     version: 1,
     formatters: {
@@ -319,23 +320,6 @@ async function healthOk(url: string): Promise<boolean> {
     return response.statusCode === 200;
   } catch {
     return false;
-  }
-}
-
-/** The version the running server reports on its federation port, checked through the lab CA. */
-async function federationVersion(plan: OrganisationPlan): Promise<string> {
-  const agent = new Agent({ connect: { ca: readFileSync(plan.caFile, 'utf8'), servername: plan.domain } });
-  try {
-    const url = `https://${plan.address}:${FEDERATION_PORT}/_matrix/federation/v1/version`;
-    const response = await request(url, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
-    const text = await response.body.text();
-    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}: ${text.slice(0, 300)}`);
-    const body = JSON.parse(text) as { server?: { name?: unknown; version?: unknown } };
-    const reported = body.server?.version;
-    if (typeof reported !== 'string' || reported === '') throw new Error(`${url} gave no server.version: ${text.slice(0, 300)}`);
-    return reported;
-  } finally {
-    await agent.close();
   }
 }
 
