@@ -6,7 +6,8 @@ type Method = Extract<Provisioning, { method: 'prosodyctl' }>;
 
 /** prosodyctl works on the server's data files directly, so it works while the server runs. */
 async function prosodyctl(org: OrganisationDescription, method: Method, args: string[], input = ''): Promise<void> {
-  const result = await runWithInput('prosodyctl', ['--config', method.configFile, ...args], input, timeoutMs);
+  const [command = 'prosodyctl', ...prefix] = [...(method.exec ?? []), 'prosodyctl'];
+  const result = await runWithInput(command, [...prefix, '--config', method.configFile, ...args], input, timeoutMs);
   if (result.code !== 0) {
     // The output holds prompts, never the password (it is read from stdin without echo).
     throw new Error(`prosodyctl ${args[0]} on ${org.domain} failed (${result.signal ?? `exit ${result.code}`}): ${result.output.trim()}`);

@@ -5,7 +5,7 @@ import { displayPath } from '../config/load.ts';
 import { repoRoot } from '../config/paths.ts';
 import type { ProductDeclaration } from '../config/products.ts';
 import type { LabDescription } from '../lab/types.ts';
-import type { TestResult, TestStatus } from '../verdict/model.ts';
+import { testStatuses, type TestResult } from '../verdict/model.ts';
 import { answerProfile, answerRequirement } from '../verdict/verdict.ts';
 import type { Report } from './model.ts';
 
@@ -41,7 +41,7 @@ export function buildReport(input: ReportInput): Report {
   );
   const included = [profile, ...[...catalogue.profiles.values()].filter((p) => p.id !== profile.id && p.requirements.length > 0
     && p.requirements.every((r) => inProfile.has(r.id)) && p.id !== 'annex-e')];
-  const totals = Object.fromEntries((['PASSED', 'FAILED', 'ERROR', 'SKIPPED-NA', 'REVIEW'] as TestStatus[])
+  const totals = Object.fromEntries(testStatuses
     .map((s) => [s, tests.filter((t) => t.status === s).length])) as Report['totals'];
   const orgA = lab?.organisations['org-a'];
   return {

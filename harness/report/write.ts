@@ -55,14 +55,14 @@ export function writeJunit(dir: string, report: Report): void {
       name: file, tests: tests.length,
       failures: tests.filter((t) => t.status === 'FAILED').length,
       errors: tests.filter((t) => t.status === 'ERROR').length,
-      skipped: tests.filter((t) => t.status === 'SKIPPED-NA' || t.status === 'REVIEW').length,
+      skipped: tests.filter((t) => t.status === 'SKIPPED-NA' || t.status === 'REVIEW' || t.status === 'NOT-RUN').length,
       time: (tests.reduce((s, t) => s + t.durationMs, 0) / 1000).toFixed(3),
     });
     for (const t of tests) {
       const c = suite.ele('testcase', { classname: file, name: `${t.name} [${t.requirements.join(', ')}]`, time: (t.durationMs / 1000).toFixed(3) });
       if (t.status === 'FAILED') c.ele('failure', { message: t.message?.split('\n')[0] ?? 'failed' }).txt(t.message ?? '');
       else if (t.status === 'ERROR') c.ele('error', { message: t.message?.split('\n')[0] ?? 'error' }).txt(t.message ?? '');
-      else if (t.status !== 'PASSED') c.ele('skipped', { message: t.status });
+      else if (t.status !== 'PASSED') c.ele('skipped', { message: t.message ? `${t.status}: ${t.message}` : t.status });
     }
   }
   writeFileSync(join(dir, 'junit.xml'), root.end({ prettyPrint: true }));

@@ -9,6 +9,7 @@ import { buildReport } from '../report/build.ts';
 import type { Report } from '../report/model.ts';
 import { runDirectory, writeAll } from '../report/write.ts';
 import type { TestResult } from '../verdict/model.ts';
+import { serveLabControls } from '../lab/control-server.ts';
 import { runScenarios } from './scenarios.ts';
 import { onShutdown } from './shutdown.ts';
 
@@ -61,6 +62,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
 
   save(false, 'the run is starting');
   let running: RunningLab | undefined;
+  let controls: Awaited<ReturnType<typeof serveLabControls>> | undefined;
   let interrupted = true;
   const stop = async () => {
     await running?.down(progress);
@@ -76,8 +78,10 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     lab = running.description;
     save(false, 'the run is in progress');
     progress(`running the ${profile.id} scenarios against ${product.id} ${lab.organisations['org-a'].version}`);
+    controls = running.control ? await serveLabControls(running, progress) : undefined;
     await runScenarios({
       lab, suites: profile.suites, runDir: dir, ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}),
+      ...(controls ? { labControl: controls.endpoint } : {}),
       onResult: (result) => {
         tests.push(result);
         save(false, 'the run is in progress');
@@ -92,6 +96,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     throw error;
   } finally {
     forget();
+    await controls?.close();
     lap();
     await running?.down(progress);
     timings.labDownMs = lap();

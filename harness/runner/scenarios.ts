@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { startVitest } from 'vitest/node';
 import { repoRoot } from '../config/paths.ts';
+import type { ControlEndpoint } from '../lab/control-server.ts';
 import type { LabDescription } from '../lab/types.ts';
 import type { TestResult } from '../verdict/model.ts';
 import { ResultCollector } from './collector.ts';
@@ -13,6 +14,8 @@ export interface ScenarioRun {
   onResult: (result: TestResult) => void;
   /** Only tests whose name matches (vitest -t). */
   testNamePattern?: string;
+  /** Where scenarios reach the lab's lifecycle controls, if it has any. */
+  labControl?: ControlEndpoint;
 }
 
 /**
@@ -33,7 +36,7 @@ export async function runScenarios(run: ScenarioRun): Promise<void> {
     testTimeout: 120_000,
     hookTimeout: 60_000,
     ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}),
-    provide: { lab: run.lab, evidenceDir: join(run.runDir, 'evidence') },
+    provide: { lab: run.lab, evidenceDir: join(run.runDir, 'evidence'), ...(run.labControl ? { labControl: run.labControl } : {}) },
     reporters: [new ResultCollector(run.onResult), ['allure-vitest/reporter', { resultsDir: join(run.runDir, 'allure-results') }]],
   });
   await vitest.close();

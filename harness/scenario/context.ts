@@ -1,3 +1,4 @@
+import type { ControlEndpoint } from '../lab/control-server.ts';
 import type { LabDescription } from '../lab/types.ts';
 
 /** What the runner hands every scenario file through vitest's provide/inject. */
@@ -6,6 +7,8 @@ declare module 'vitest' {
     lab: LabDescription;
     /** Absolute path of the run's evidence folder. */
     evidenceDir: string;
+    /** The lab's lifecycle controls; absent when the lab offers none. */
+    labControl?: ControlEndpoint;
   }
 }
 declare module '@vitest/runner' {

@@ -4,8 +4,11 @@ import { basename, join } from 'node:path';
 import * as allure from 'allure-js-commons';
 import { inject, it } from 'vitest';
 import { driverFor } from '../drivers/index.ts';
-import type { ChatClient, ProtocolDriver } from '../drivers/driver.ts';
-import type { LabDescription, OrgName, Protocol } from '../lab/types.ts';
+import type { Account, ChatClient, ProtocolDriver } from '../drivers/driver.ts';
+import type { LabSettings } from '../lab/native/adapter.ts';
+import { NotTestable } from '../verdict/failure.ts';
+import { request } from 'undici';
+import type { LabControl, LabDescription, OrganisationDescription, OrgName, Protocol } from '../lab/types.ts';
 import { provisionAccount } from '../provisioning/index.ts';
 import './context.ts';
 
@@ -68,6 +71,32 @@ export class Session {
         };
       },
     });
+  }
+
+  /** A new session for an existing account (e.g. after the user's server restarted). */
+  async login(account: Account): Promise<ChatClient> {
+    const client = this.timing(await this.timed(() => this.driver.connect(account)));
+    this.clients.push(client);
+    return client;
+  }
+
+  /**
+   * A lifecycle step on one organisation (stop, start, restart, reconfigure); resolves when done and
+   * healthy. A lab without that control makes the scenario NOT-RUN, with the reason.
+   */
+  async control(action: LabControl, org: OrgName, settings?: LabSettings): Promise<OrganisationDescription> {
+    const endpoint = inject('labControl');
+    if (!this.lab.controls.includes(action) || !endpoint) {
+      throw new NotTestable(`the ${this.lab.provider} lab offers no '${action}' control, which this scenario needs`);
+    }
+    const response = await request(endpoint.url, {
+      method: 'POST', headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ action, org, ...(settings ? { settings } : {}) }), headersTimeout: 180_000, bodyTimeout: 180_000,
+    });
+    const body = await response.body.json() as OrganisationDescription & { error?: string };
+    if (response.statusCode !== 200) throw new Error(`lab control ${action} ${org} failed: ${body.error ?? response.statusCode}`);
+    this.lab.organisations[org] = body;
+    return body;
   }
 
   transcript(): string {

@@ -9,5 +9,13 @@ export class ConformanceFailure extends Error {
   }
 }
 
+/**
+ * The scenario cannot be carried out against this lab (e.g. an external deployment offers no restart
+ * control): reported NOT-RUN with the reason, never FAILED.
+ */
+export class NotTestable extends Error {
+  override readonly name = 'NotTestable';
+}
+
 /** Errors whose name marks a product failure (vitest's expect throws AssertionError). */
 export const productFailureNames: ReadonlySet<string> = new Set(['ConformanceFailure', 'AssertionError']);

@@ -2,9 +2,11 @@ import type { Level } from '../catalogue/catalogue.ts';
 
 /**
  * Per test: PASSED · FAILED (the product does not do it) · ERROR (the harness could not decide) ·
- * SKIPPED-NA (the declaration says the feature is not offered) · REVIEW (evidence for a person).
+ * SKIPPED-NA (the declaration says the feature is not offered) · REVIEW (evidence for a person) ·
+ * NOT-RUN (the lab lacks what the scenario needs, e.g. a restart control; the reason is in the message).
  */
-export type TestStatus = 'PASSED' | 'FAILED' | 'ERROR' | 'SKIPPED-NA' | 'REVIEW';
+export type TestStatus = 'PASSED' | 'FAILED' | 'ERROR' | 'SKIPPED-NA' | 'REVIEW' | 'NOT-RUN';
+export const testStatuses: readonly TestStatus[] = ['PASSED', 'FAILED', 'ERROR', 'SKIPPED-NA', 'REVIEW', 'NOT-RUN'];
 
 export interface TestResult {
   /** Stable id: suite file and full test name. */

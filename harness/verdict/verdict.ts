@@ -20,9 +20,11 @@ export function answerRequirement(requirement: Requirement, product: ProductDecl
   const errors = count('ERROR');
   const notOffered = count('SKIPPED-NA');
   const review = count('REVIEW');
+  const notRun = tests.filter((t) => t.status === 'NOT-RUN');
   const errorNote = errors ? `; ${errors} test(s) ended in ERROR (undecided)` : '';
 
   if (tests.length === 0) return result('Not tested', 'no scenario of this suite version evidences it yet');
+  if (notRun.length === tests.length) return result('Not tested', `not run here: ${[...new Set(notRun.map((t) => t.message ?? 'no reason given'))].join('; ')}`);
   if (failed > 0 && passed > 0) return result('Partial', `${passed} test(s) passed, ${failed} failed${errorNote}`);
   if (failed > 0) return result('No', `${failed} test(s) failed${errorNote}`);
   if (errors > 0) return result('Not tested', `undecided: ${errors} test(s) ended in ERROR, so the harness could not decide${passed ? ` (${passed} passed)` : ''}`);

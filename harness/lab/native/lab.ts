@@ -4,10 +4,10 @@ import { labHome } from '../../config/paths.ts';
 import type { ProductDeclaration } from '../../config/products.ts';
 import { LabCA } from '../ca.ts';
 import { startDns, writeResolvConf } from '../dns.ts';
-import { isAlive, isOurs, stopProcess } from '../processes.ts';
+import { isAlive, isOurs, stopProcess, type LabProcess } from '../processes.ts';
 import { organisationNames, type OrganisationDescription, type OrgName } from '../types.ts';
 import type { Assignment, LabProvider, RunningLab } from '../provider.ts';
-import type { NativeAdapter, Progress } from './adapter.ts';
+import type { NativeAdapter, OrganisationPlan, Progress } from './adapter.ts';
 import { assertPortsFree, labAddresses } from './addresses.ts';
 import { nativeAdapters } from './registry.ts';
 import { clearState, readState, writeState, type LabState } from './state.ts';
@@ -85,6 +85,25 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
     const resolvConf = writeResolvConf(dnsDir, addresses.dns);
 
     const organisations = {} as Record<OrgName, OrganisationDescription>;
+    const plans = {} as Record<OrgName, OrganisationPlan>;
+    const running = {} as Record<OrgName, LabProcess[]>;
+    const start = async (org: OrgName, p: Progress) => {
+      const result = await adapterFor(assignment[org]).start(plans[org], p);
+      running[org] = result.processes;
+      state.processes.push(...result.processes);
+      writeState(state);
+      organisations[org] = result.description;
+      return result.description;
+    };
+    const stop = async (org: OrgName, p: Progress) => {
+      for (const proc of running[org] ?? []) {
+        p(`stopping ${proc.name} (pid ${proc.pid})`);
+        await stopProcess(proc);
+      }
+      state.processes = state.processes.filter((proc) => !(running[org] ?? []).includes(proc));
+      running[org] = [];
+      writeState(state);
+    };
     for (const org of organisationNames) {
       const product = assignment[org];
       const adapter = adapterFor(product);
@@ -92,18 +111,31 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       const dir = join(runDir, org);
       mkdirSync(dir, { recursive: true });
       const tls = await ca.issue([domain, ...adapter.extraHostNames(domain)], [addresses.orgs[org]]);
-      progress(`starting ${product.id} as ${org} (${domain} on ${addresses.orgs[org]})`);
-      const running = await adapter.start({
+      plans[org] = {
         name: org, domain, address: addresses.orgs[org], dir, tls, caFile: ca.certFile,
         dnsAddress: addresses.dns, resolvConf, productId: product.id, settings: product.lab?.settings ?? {},
-      }, progress);
-      state.processes.push(...running.processes);
-      writeState(state);
-      organisations[org] = running.description;
+      };
+      progress(`starting ${product.id} as ${org} (${domain} on ${addresses.orgs[org]})`);
+      await start(org, progress);
     }
-    state.description = { provider: 'native', controls: [], caFile: ca.certFile, dnsAddress: addresses.dns, organisations };
+    state.description = { provider: 'native', controls: ['stop', 'start', 'restart', 'reconfigure'], caFile: ca.certFile, dnsAddress: addresses.dns, organisations };
     writeState(state);
-    return { description: state.description, down: (p = progress) => labDown(p) };
+    return {
+      description: state.description,
+      down: (p = progress) => labDown(p),
+      // Restarts keep the organisation's folder (database, keys, accounts), as a real server restart would.
+      async control({ action, org, settings }, p = progress) {
+        if (action === 'stop') await stop(org, p);
+        if (action === 'start' && (running[org] ?? []).length === 0) await start(org, p);
+        if (action === 'restart') { await stop(org, p); await start(org, p); }
+        if (action === 'reconfigure') {
+          plans[org] = { ...plans[org], settings: { ...(assignment[org].lab?.settings ?? {}), ...settings } };
+          await stop(org, p);
+          await start(org, p);
+        }
+        return organisations[org];
+      },
+    };
   } catch (error) {
     await labDown(progress);
     throw error;

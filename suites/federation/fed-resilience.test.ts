@@ -1,0 +1,68 @@
+import { describe } from 'vitest';
+import { expectMessage } from '../../harness/scenario/expect.ts';
+import { scenario } from '../../harness/scenario/scenario.ts';
+
+/** How long after the peer is back a message may take to arrive; the report states it through the test name. */
+const boundMs = 30_000;
+
+describe('FED-RESILIENCE / FED-OFFLINE: federation survives the peer server going down', () => {
+  const clause = {
+    matrix: 'Server-Server API §4 "Transactions": a sending server retries a transaction until the receiving server acknowledges it; §11.2 backfill and "missing events" let a returning server catch up.',
+    xmpp: 'RFC 6120 §8.5 and §10.4.3: a stanza to a remote domain is routed over s2s, which a server re-establishes on demand; RFC 6121 §8.5.2: a server stores messages for an offline recipient (XEP-0160).',
+  };
+
+  scenario(`after org-b restarts, the conversation resumes both ways without a manual step (within ${boundMs / 1000} s)`, {
+    requirements: ['FED-RESILIENCE'], clause, interop: true,
+  }, async (s) => {
+    const alice = await s.user('org-a', 'alice');
+    const bob = await s.user('org-b', 'bob');
+    const aliceToBob = await alice.openDirect(bob.account.address);
+    const bobToAlice = await bob.acceptDirect(alice.account.address);
+    await alice.send(aliceToBob, 'Före omstarten');
+    await expectMessage(bob, bobToAlice, { from: alice, body: 'Före omstarten' });
+
+    await bob.close();
+    await s.control('restart', 'org-b');
+    const bobAgain = await s.login(bob.account);
+
+    await alice.send(aliceToBob, 'Efter omstarten: hör du mig?');
+    await expectMessage(bobAgain, bobToAlice, { from: alice, body: 'Efter omstarten: hör du mig?', timeoutMs: boundMs });
+    await bobAgain.send(bobToAlice, 'Ja, org-b är tillbaka.');
+    await expectMessage(alice, aliceToBob, { from: bobAgain, body: 'Ja, org-b är tillbaka.', timeoutMs: boundMs });
+  });
+
+  scenario('a message sent while bob is logged out reaches him when he logs in again', {
+    requirements: ['FED-OFFLINE'], clause, interop: true,
+  }, async (s) => {
+    const alice = await s.user('org-a', 'alice');
+    const bob = await s.user('org-b', 'bob');
+    const aliceToBob = await alice.openDirect(bob.account.address);
+    const bobToAlice = await bob.acceptDirect(alice.account.address);
+    await alice.send(aliceToBob, 'Hej, är du där?');
+    await expectMessage(bob, bobToAlice, { from: alice, body: 'Hej, är du där?' });
+
+    await bob.close();
+    await alice.send(aliceToBob, 'Skickat medan du var utloggad');
+    const bobAgain = await s.login(bob.account);
+    await expectMessage(bobAgain, bobToAlice, { from: alice, body: 'Skickat medan du var utloggad' });
+  });
+
+  scenario(`a message sent while org-b's server is down reaches bob once it is back (within ${boundMs / 1000} s)`, {
+    requirements: ['FED-OFFLINE', 'FED-RESILIENCE'], clause, interop: true,
+  }, async (s) => {
+    const alice = await s.user('org-a', 'alice');
+    const bob = await s.user('org-b', 'bob');
+    const aliceToBob = await alice.openDirect(bob.account.address);
+    const bobToAlice = await bob.acceptDirect(alice.account.address);
+    await alice.send(aliceToBob, 'Hej, är du där?');
+    await expectMessage(bob, bobToAlice, { from: alice, body: 'Hej, är du där?' });
+
+    await bob.close();
+    await s.control('stop', 'org-b');
+    await alice.send(aliceToBob, 'Skickat medan org-b var nere');
+    await s.control('start', 'org-b');
+
+    const bobAgain = await s.login(bob.account);
+    await expectMessage(bobAgain, bobToAlice, { from: alice, body: 'Skickat medan org-b var nere', timeoutMs: boundMs });
+  });
+});
