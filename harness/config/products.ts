@@ -23,7 +23,7 @@ export interface ProductDeclaration {
     notApplicable?: Record<string, string>;
     features?: string[];
   };
-  provisioning: { method: 'synapse-shared-secret' | 'prosodyctl' | 'pre-created'; description?: string };
+  provisioning: { method: 'synapse-shared-secret' | 'prosodyctl' | 'ejabberdctl' | 'pre-created'; description?: string };
   admin: { api?: string; cli?: string; description?: string };
   logs: { files?: string[]; format?: string; description?: string };
   lab?: { adapter: string; settings?: LabSettings; version?: string };

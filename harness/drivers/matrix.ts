@@ -187,7 +187,8 @@ class MatrixChatClient implements ChatClient {
       { description: 'first sync', timeoutMs: connectTimeoutMs },
       (ms) => new Error(`${this.account.address}: no initial sync from ${this.account.org.clientUrl} within ${ms} ms (sync state ${state})`),
     );
-    this.client.startClient({ initialSyncLimit: 0, disablePresence: true, threadSupport: false, lazyLoadMembers: false }).catch((error: unknown) => {
+    // History on login: a message that reached the server while the user was logged out is part of what they receive.
+    this.client.startClient({ initialSyncLimit: 50, disablePresence: true, threadSupport: false, lazyLoadMembers: false }).catch((error: unknown) => {
       failure = `startClient: ${errorText(error)}`;
       this.poke();
     });

@@ -37,6 +37,8 @@ const NS_VERSION = 'jabber:iq:version';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 const connectTimeoutMs = 15_000;
+/** How long connect() waits for the server to reflect the initial presence before going on regardless. */
+const presenceEchoMs = 5_000;
 
 // ---------------------------------------------------------------------------------------------
 // Trust in the lab CA
@@ -217,7 +219,28 @@ class XmppChatClient implements ChatClient {
       clearTimeout(timer);
     }
     // Initial presence: without it some servers (ejabberd) store chat messages offline instead of delivering them.
+    // Wait until the server reflects it to this resource (RFC 6121 §4.2.2): before that the session is not yet
+    // available, and ejabberd 23.01 stores a message arriving in that window offline, where it stays until the
+    // next login (the test that sent it would wait in vain).
+    const self = xmpp.jid;
+    let echoTimer: NodeJS.Timeout | undefined;
+    const reflected = new Promise<void>((resolve) => {
+      const onStanza = (stanza: Element) => {
+        const from: string | undefined = stanza.attrs.from;
+        if (!stanza.is('presence') || stanza.attrs.type !== undefined || !from || !self || !parseJid(from).equals(self)) return;
+        xmpp.removeListener('stanza', onStanza);
+        clearTimeout(echoTimer);
+        resolve();
+      };
+      xmpp.on('stanza', onStanza);
+      echoTimer = setTimeout(() => {
+        xmpp.removeListener('stanza', onStanza);
+        session.note(`the server did not reflect the initial presence within ${presenceEchoMs} ms`);
+        resolve();
+      }, presenceEchoMs);
+    });
     await xmpp.send(xml('presence'));
+    await reflected;
     return session;
   }
 

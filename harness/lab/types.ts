@@ -16,11 +16,8 @@ export type Provisioning =
   /** `configFile` as the server sees it; `exec`: the command prefix that runs prosodyctl where the server's files
    * are (the containers provider: `docker exec -i -u prosody <container>`); absent: prosodyctl on this machine. */
   | { method: 'prosodyctl'; configFile: string; exec?: string[] }
-  /**
-   * `ejabberdctl --config-dir <configDir> --node <node>`, run as `user` (when the harness is root) with
-   * HOME=<home>, where the node's Erlang cookie is.
-   */
-  | { method: 'ejabberdctl'; node: string; configDir: string; home: string; user?: string }
+  /** `ejabberdctl --config-dir <configDir> --node <node>`, run as `user` with HOME=<home>, where the node's Erlang cookie is. */
+  | { method: 'ejabberdctl'; node: string; configDir: string; home: string; user: string }
   /** Accounts an operator created; each scenario user claims the next unused one (claims are files in claimDir). */
   | { method: 'pre-created'; accounts: Array<{ address: string; password: SecretRef }>; claimDir: string };
 

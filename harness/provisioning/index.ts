@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Account } from '../drivers/driver.ts';
 import type { OrganisationDescription } from '../lab/types.ts';
+import { deleteWithEjabberdctl, registerWithEjabberdctl } from './ejabberdctl.ts';
+import { claimPreCreated } from './pre-created.ts';
 import { deleteWithProsodyctl, registerWithProsodyctl } from './prosodyctl.ts';
 import { registerWithSharedSecret } from './shared-secret.ts';
 
@@ -16,6 +18,10 @@ export async function provisionAccount(org: OrganisationDescription, localpart: 
       return { address: await registerWithSharedSecret(org, method, localpart, password), localpart, password, org };
     case 'prosodyctl':
       return { address: await registerWithProsodyctl(org, method, localpart, password), localpart, password, org };
+    case 'ejabberdctl':
+      return { address: await registerWithEjabberdctl(org, method, localpart, password), localpart, password, org };
+    case 'pre-created':
+      return claimPreCreated(org, method, localpart);
   }
 }
 
@@ -25,7 +31,10 @@ export async function removeAccount(account: Account): Promise<void> {
   switch (method.method) {
     case 'prosodyctl':
       return deleteWithProsodyctl(account.org, method, account.address);
+    case 'ejabberdctl':
+      return deleteWithEjabberdctl(account.org, method, account.address);
     case 'synapse-shared-secret':
-      return; // no removal through this method; the lab is thrown away
+    case 'pre-created':
+      return; // no removal through these methods
   }
 }

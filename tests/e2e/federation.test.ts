@@ -10,7 +10,7 @@ afterEach(() => {
   expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
 });
 
-describe.each(['synapse', 'prosody'])('the federation profile against stock %s on the native lab', (product) => {
+describe.each(['synapse', 'dendrite', 'prosody', 'ejabberd'])('the federation profile against stock %s on the native lab', (product) => {
   it('answers FED-DM, FED-ROOM and FED-INTEGRITY Yes, with the version the server reported', async () => {
     const result = await fedconf(['run', '--product', product, '--profile', 'federation'], reportsDir);
     const report = latestReport(reportsDir, product);
@@ -23,7 +23,7 @@ describe.each(['synapse', 'prosody'])('the federation profile against stock %s o
   });
 });
 
-describe.each(['synapse-federation-off', 'prosody-federation-off'])('the negative control %s (federation switched off)', (variant) => {
+describe.each(['synapse-federation-off', 'dendrite-federation-off', 'prosody-federation-off', 'ejabberd-federation-off'])('the negative control %s (federation switched off)', (variant) => {
   it('is caught: FED-DM and FED-ROOM are No, their tests FAILED (not ERROR)', async () => {
     const result = await fedconf(['run', '--product', variant, '--profile', 'federation'], reportsDir);
     const report = latestReport(reportsDir, variant);

@@ -1,4 +1,6 @@
 import type { NativeAdapter } from './adapter.ts';
+import { createDendriteAdapter } from './dendrite.ts';
+import { ejabberdAdapter } from './ejabberd.ts';
 import { prosodyAdapter } from './prosody.ts';
 import { createSynapseAdapter } from './synapse.ts';
 
@@ -8,7 +10,9 @@ import { createSynapseAdapter } from './synapse.ts';
  */
 export const nativeAdapters: Record<string, (version?: string) => NativeAdapter> = {
   synapse: (version) => createSynapseAdapter(version),
+  dendrite: (version) => createDendriteAdapter(version),
   prosody: (version) => onlyPackaged(prosodyAdapter, version, 'Debian bookworm packages one Prosody version'),
+  ejabberd: (version) => onlyPackaged(ejabberdAdapter, version, 'Debian bookworm packages one ejabberd version'),
 };
 
 function onlyPackaged(adapter: NativeAdapter, version: string | undefined, why: string): NativeAdapter {

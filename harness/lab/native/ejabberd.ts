@@ -1,0 +1,434 @@
+/**
+ * ejabberd (XMPP) in the native lab: Debian bookworm's package (23.01), one Erlang VM per organisation.
+ *
+ * Configuration: Debian's stock ejabberd.yml (the pristine copy the package ships as
+ * /usr/share/ejabberd/ejabberd.yml.example) plus only what the lab needs — the organisation's domain,
+ * certificate and CA, listeners on its own address, no shapers, the MUC service on conference.<domain>,
+ * name resolution through the lab DNS. The stock module set is kept as is (mod_s2s_dialback included).
+ *
+ * Erlang distribution (which ejabberdctl needs) runs without epmd: ERL_DIST_PORT makes the node listen on a
+ * fixed port, here bound to the organisation's address only. Each node has its own name
+ * (ejabberd@<address>) and its own cookie, kept in a HOME only the ejabberd user reads; the VM runs in the
+ * foreground as that user, so the PID the lab records is the VM's own. Name resolution is confined to the
+ * lab DNS twice over: Erlang's resolver through inetrc, the C library's through a private mount namespace.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { xmppServerVersion } from '../../drivers/xmpp.ts';
+import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
+import type { OrganisationDescription, Provisioning } from '../types.ts';
+import { portAccepts } from '../wait.ts';
+import type { LabSettings, NativeAdapter, OrganisationPlan, Progress, RunningOrganisation } from './adapter.ts';
+
+const run = promisify(execFile);
+
+const c2sPort = 5222;
+const s2sPort = 5269;
+/** Erlang distribution (ejabberdctl ↔ node), the port ejabberdctl.cfg.example suggests for ERL_DIST_PORT. */
+const distPort = 5210;
+const startTimeoutMs = 60_000;
+/** Seconds ejabberd bounces stanzas for a peer it could not reach (stock: up to 300). */
+const s2sMaxRetryDelaySeconds = 10;
+
+/** Debian packages the adapter needs (dnsmasq-base is the lab DNS every XMPP lab uses). */
+const debianPackages = ['ejabberd', 'dnsmasq-base'] as const;
+
+/** Debian's stock configuration, as the package ships it (the /etc copy is the admin's and may be edited). */
+const stockConfigFile = '/usr/share/ejabberd/ejabberd.yml.example';
+/** Where Debian's packaged service writes its PID (EJABBERD_PID_PATH in /etc/default/ejabberd). */
+const systemPidFile = '/run/ejabberd/ejabberd.pid';
+const erlangLibs = '/usr/lib/x86_64-linux-gnu';
+
+/** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
+const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation']);
+
+/** The system user the package created; ejabberdctl runs only as root or as this user. */
+const ejabberdUser = 'ejabberd';
+
+export const mucDomainOf = (domain: string): string => `conference.${domain}`;
+
+/** The Erlang node name of an organisation's server: unique per address, so several labs' nodes never clash. */
+export const nodeNameOf = (address: string): string => `ejabberd@${address}`;
+
+/** An IPv4 address as an Erlang tuple term: {127,77,1,11}. */
+function erlangAddress(address: string): string {
+  const octets = address.split('.');
+  if (octets.length !== 4 || octets.some((o) => !/^\d{1,3}$/.test(o) || Number(o) > 255)) {
+    throw new Error(`ejabberd adapter: ${JSON.stringify(address)} is not an IPv4 address`);
+  }
+  return `{${octets.map(Number).join(',')}}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+export interface EjabberdConfig {
+  domain: string;
+  address: string;
+  certificateFile: string;
+  keyFile: string;
+  caFile: string;
+  federation: boolean;
+  logLevel?: string;
+}
+
+type Yaml = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Yaml => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * ejabberd.yml for one organisation: the stock configuration with the lab's changes. Only the stock
+ * STARTTLS c2s listener and the s2s listener are kept (no direct-TLS 5223, HTTP 5280/5443 with BOSH,
+ * WebSocket, API and web admin, STUN/TURN 3478 or MQTT 1883), each bound to the organisation's address.
+ */
+export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
+  const config: Yaml = structuredClone(stock);
+  const listen = config.listen;
+  const modules = config.modules;
+  const shaperRules = config.shaper_rules;
+  if (!Array.isArray(listen) || !isObject(modules) || !isObject(shaperRules) || !isObject(modules.mod_muc)) {
+    throw new Error(`ejabberd adapter: ${stockConfigFile} has no listen / modules / shaper_rules / mod_muc section as expected`);
+  }
+  const listener = (module: string, port: number): Yaml => {
+    const found = listen.find((l): l is Yaml => isObject(l) && l.module === module && l.port === port);
+    if (!found) throw new Error(`ejabberd adapter: ${stockConfigFile} has no ${module} listener on port ${port}`);
+    return { ...found, ip: c.address };
+  };
+  // federation off: no s2s listener (nothing inbound) and the s2s access rule `none` (nothing outbound).
+  config.listen = c.federation ? [listener('ejabberd_c2s', c2sPort), listener('ejabberd_s2s_in', s2sPort)] : [listener('ejabberd_c2s', c2sPort)];
+  if (!c.federation) config.s2s_access = 'none';
+
+  if (c.logLevel) config.loglevel = c.logLevel;
+  config.hosts = [c.domain];
+  config.certfiles = [c.certificateFile, c.keyFile];
+  // Trust anchors for verifying peers (s2s SASL EXTERNAL): the lab CA only.
+  config.ca_file = c.caFile;
+  config.s2s_use_starttls = 'required';
+  // The lab DNS answers A records only. (23.01's xmpp_stream_out resolves addresses with getaddrinfo and
+  // no longer looks at this option; it is set for the versions that do.)
+  config.outgoing_s2s_families = ['ipv4'];
+  // After failing to reach a peer, ejabberd bounces every stanza for that peer for a random 1..300 s
+  // (s2s_max_retry_delay); a scenario that stops a peer would then fail the scenarios after it. Like the
+  // Synapse adapter's retry intervals, a lab deviation to declare in reports.
+  config.s2s_max_retry_delay = s2sMaxRetryDelaySeconds;
+  // The stock shapers (c2s 3000 B/s for users, s2s "fast") stall a test run by ~45 ms per burst.
+  config.shaper_rules = { ...shaperRules, c2s_shaper: 'none', s2s_shaper: 'none' };
+  config.modules = { ...modules, mod_muc: { ...modules.mod_muc, hosts: [mucDomainOf(c.domain)] } };
+  return config;
+}
+
+/**
+ * Erlang's resolver settings (ERL_INETRC): only the lab DNS, never the machine's resolv.conf or /etc/hosts
+ * (empty resolv_conf / hosts_file switch off reading and watching them). This covers the SRV lookups;
+ * see start() for the address lookups, which go through the C library.
+ */
+export function inetrc(dnsAddress: string): string {
+  return [
+    '%% Written by fedconf. Name resolution only through the lab DNS.',
+    '{resolv_conf, ""}.',
+    '{hosts_file, ""}.',
+    '{lookup, [file, dns]}.',
+    `{nameserver, ${erlangAddress(dnsAddress)}, 53}.`,
+    '{timeout, 2000}.',
+    '{retry, 2}.',
+    '',
+  ].join('\n');
+}
+
+/** A value in ejabberdctl.cfg (a shell file ejabberdctl sources): single-quoted. */
+const shellValue = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/** ejabberdctl.cfg: which node ejabberdctl talks to and how (fixed distribution port, no epmd). */
+function ejabberdctlConfig(c: { domain: string; node: string; spoolDir: string; logsDir: string }): string {
+  return [
+    `# Written by fedconf for ${c.domain}. Regenerated on every start; do not edit.`,
+    `ERLANG_NODE=${shellValue(c.node)}`,
+    `ERL_DIST_PORT=${distPort}`,
+    `SPOOL_DIR=${shellValue(c.spoolDir)}`,
+    `LOGS_DIR=${shellValue(c.logsDir)}`,
+    `ERL_OPTIONS=${shellValue('-env ERL_CRASH_DUMP_BYTES 0')}`,
+    'EJABBERD_BYPASS_WARNINGS=true',
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installation
+
+async function packageInstalled(name: string): Promise<boolean> {
+  try {
+    const { stdout } = await run('dpkg-query', ['-W', '-f=${Status}', name]);
+    return stdout.trim() === 'install ok installed';
+  } catch {
+    return false;
+  }
+}
+
+let aptUpdated = false;
+
+async function install(progress: Progress): Promise<void> {
+  const missing: string[] = [];
+  for (const name of debianPackages) if (!(await packageInstalled(name))) missing.push(name);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`ejabberd adapter: missing Debian packages ${missing.join(', ')}; install them as root: `
+      + `apt-get install -y ${missing.join(' ')}`);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) {
+    progress('apt-get update');
+    await run('apt-get', ['update'], { env, maxBuffer: 64 * 1024 * 1024 });
+    aptUpdated = true;
+  }
+  progress(`apt-get install ${missing.join(' ')}`);
+  await run('apt-get', ['install', '-y', ...missing], { env, maxBuffer: 64 * 1024 * 1024 });
+  if (missing.includes('ejabberd')) await stopSystemService(progress);
+  for (const name of missing) {
+    if (!(await packageInstalled(name))) throw new Error(`ejabberd adapter: apt-get did not install ${name}`);
+  }
+}
+
+/**
+ * The package's postinst starts and enables the system's own ejabberd (systemd unit, or the init script
+ * where there is no systemd) unless policy-rc.d forbids it; it would hold *:5222/5269 and start epmd. Only
+ * called right after we installed the package, so it never touches an installation that was there before.
+ */
+async function stopSystemService(progress: Progress): Promise<void> {
+  if (existsSync('/run/systemd/system')) {
+    progress('disabling (and stopping, if it runs) the system ejabberd service the package installed');
+    await run('systemctl', ['disable', '--now', 'ejabberd']).catch(() => undefined);
+    return;
+  }
+  // No systemd: the init script runs `ejabberdctl start`, which writes the PID file. Its `status` would
+  // start an epmd of its own when nothing runs, so look at the PID file instead.
+  let pid: number | undefined;
+  try {
+    pid = Number(readFileSync(systemPidFile, 'utf8').trim()) || undefined;
+  } catch {
+    pid = undefined;
+  }
+  if (pid !== undefined && isAlive(pid)) {
+    progress(`stopping the system ejabberd (pid ${pid}) the package started`);
+    await run('/etc/init.d/ejabberd', ['stop'], { timeout: 90_000 });
+  }
+  await run('update-rc.d', ['ejabberd', 'disable']).catch(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+function checkSettings(settings: LabSettings): { federation: boolean } {
+  for (const key of Object.keys(settings)) {
+    if (!knownSettings.has(key)) throw new Error(`ejabberd adapter: unknown lab setting "${key}" (known: ${[...knownSettings].join(', ')})`);
+  }
+  const { federation } = settings;
+  if (federation !== undefined && typeof federation !== 'boolean') {
+    throw new Error(`ejabberd adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);
+  }
+  return { federation: federation ?? true };
+}
+
+interface RunAs {
+  /** Prefix that runs a command as the ejabberd user. */
+  prefix: string[];
+  uid: number;
+  gid: number;
+}
+
+async function runAs(): Promise<RunAs> {
+  if (process.getuid?.() !== 0) {
+    // ejabberdctl runs only as root or as ejabberd, and the private mount namespace needs root.
+    throw new Error(`ejabberd adapter: run the harness as root; it starts ejabberd as user ${ejabberdUser} in a private mount namespace`);
+  }
+  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run('id', ['-u', ejabberdUser]), run('id', ['-g', ejabberdUser])]);
+  return {
+    // setpriv execs the command, so the PID we track is the VM's own (erl execs erlexec, which execs beam.smp).
+    prefix: ['setpriv', `--reuid=${ejabberdUser}`, `--regid=${ejabberdUser}`, '--init-groups', '--'],
+    uid: Number(uid.trim()),
+    gid: Number(gid.trim()),
+  };
+}
+
+/** A directory the ejabberd process owns. */
+function ownedDir(path: string, user: RunAs, mode = 0o750): string {
+  mkdirSync(path, { recursive: true, mode });
+  chmodSync(path, mode);
+  chownSync(path, user.uid, user.gid);
+  return path;
+}
+
+/** A file (a copy of a possibly root-only one, or new content) that the ejabberd process can read. */
+function ownedFile(path: string, content: { from: string } | { text: string }, user: RunAs, mode = 0o640): string {
+  if ('from' in content) copyFileSync(content.from, path);
+  else writeFileSync(path, content.text);
+  chmodSync(path, mode);
+  chownSync(path, user.uid, user.gid);
+  return path;
+}
+
+async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
+  const { federation } = checkSettings(plan.settings);
+  const user = await runAs();
+  mkdirSync(plan.dir, { recursive: true });
+  const spoolDir = ownedDir(join(plan.dir, 'data'), user);
+  const logsDir = ownedDir(join(plan.dir, 'logs'), user);
+  const certsDir = ownedDir(join(plan.dir, 'certs'), user);
+  // HOME of the VM and of every ejabberdctl call: it holds the node's cookie, readable by ejabberd alone.
+  const home = ownedDir(join(plan.dir, 'home'), user, 0o700);
+  ownedFile(join(home, '.erlang.cookie'), { text: randomBytes(24).toString('hex') }, user, 0o400);
+
+  const certificateFile = ownedFile(join(certsDir, `${plan.domain}.crt`), { from: plan.tls.chainFile || plan.tls.certFile }, user);
+  const keyFile = ownedFile(join(certsDir, `${plan.domain}.key`), { from: plan.tls.keyFile }, user, 0o600);
+  const caFile = ownedFile(join(certsDir, 'lab-ca.pem'), { from: plan.caFile }, user, 0o644);
+
+  // ejabberdctl's --config-dir: ejabberd.yml, ejabberdctl.cfg and inetrc side by side, as in /etc/ejabberd.
+  const configDir = plan.dir;
+  const configFile = join(configDir, 'ejabberd.yml');
+  const inetrcFile = join(configDir, 'inetrc');
+  const node = nodeNameOf(plan.address);
+  const stock = parse(readFileSync(stockConfigFile, 'utf8')) as unknown;
+  if (!isObject(stock)) throw new Error(`ejabberd adapter: ${stockConfigFile} is not a YAML mapping`);
+  const config = ejabberdConfig(stock, {
+    domain: plan.domain,
+    address: plan.address,
+    certificateFile,
+    keyFile,
+    caFile,
+    federation,
+    logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
+  });
+  writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `
+    + 'Regenerated on every start; do not edit.\n' + stringify(config), { mode: 0o644 });
+  writeFileSync(inetrcFile, inetrc(plan.dnsAddress), { mode: 0o644 });
+  writeFileSync(join(configDir, 'ejabberdctl.cfg'), ejabberdctlConfig({ domain: plan.domain, node, spoolDir, logsDir }), { mode: 0o644 });
+
+  // The VM must reach its files through every parent directory (a 0700 temp dir would hide them).
+  await run(user.prefix[0]!, [...user.prefix.slice(1), 'test', '-r', configFile, '-a', '-r', keyFile, '-a', '-w', spoolDir])
+    .catch(() => {
+      throw new Error(`ejabberd adapter: user ${ejabberdUser} cannot read ${configFile} or write ${spoolDir}; `
+        + `every parent directory of ${plan.dir} must be searchable by that user`);
+    });
+
+  // Host names for the C library's resolver inside the server's mount namespace: nothing but localhost.
+  const hostsFile = join(plan.dir, 'hosts');
+  writeFileSync(hostsFile, '127.0.0.1 localhost\n::1 localhost\n', { mode: 0o644 });
+
+  progress(`starting ejabberd for ${plan.domain} on ${plan.address}`);
+  const started = Date.now();
+  // What `ejabberdctl foreground` runs, without its shell in between (which would not pass SIGTERM on) and
+  // with the config file on the command line (the lab's marker for this process).
+  //
+  // ejabberd 23.01 resolves SRV records through Erlang's resolver (inetrc) but the A/AAAA records of the
+  // SRV targets through the C library (net:getaddrinfo in xmpp_stream_out), which reads /etc/resolv.conf
+  // and /etc/hosts. So the VM runs in a private mount namespace where both are the lab's own files.
+  // unshare, sh, setpriv, erl and erlexec all exec: the PID we record is beam.smp's.
+  const command = [
+    'unshare', '-m', '--propagation', 'private',
+    'sh', '-c', 'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"',
+    'sh', plan.resolvConf, hostsFile,
+    ...user.prefix,
+    'erl',
+    '-name', node,
+    '+K', 'true', '+P', '250000',
+    '-env', 'ERL_CRASH_DUMP_BYTES', '0',
+    // Distribution on a fixed port without epmd, on this organisation's address only.
+    '-erl_epmd_port', String(distPort), '-start_epmd', 'false',
+    '-kernel', 'inet_dist_use_interface', erlangAddress(plan.address),
+    '-mnesia', 'dir', JSON.stringify(spoolDir),
+    '-ejabberd', 'config', JSON.stringify(configFile), 'log_rotate_count', '0',
+    '-s', 'ejabberd',
+    '-noinput',
+  ];
+  const proc = spawnServer({
+    name: `ejabberd-${plan.name}`,
+    command: command[0]!,
+    args: command.slice(1),
+    marker: configFile,
+    logFile: join(plan.dir, 'ejabberd.log'),
+    cwd: spoolDir,
+    env: {
+      HOME: home,
+      EJABBERD_CONFIG_PATH: configFile,
+      EJABBERD_LOG_PATH: join(logsDir, 'ejabberd.log'),
+      ERL_INETRC: inetrcFile,
+      ERL_LIBS: erlangLibs,
+      ERL_MAX_PORTS: '32000',
+      ERL_MAX_ETS_TABLES: '1400',
+      ERL_CRASH_DUMP: join(logsDir, 'erl_crash.dump'),
+    },
+  });
+  try {
+    const ports = federation ? [c2sPort, s2sPort, distPort] : [c2sPort, distPort];
+    await waitForPorts(proc, plan.address, ports);
+    progress(`ejabberd for ${plan.domain} accepts on ${ports.map((p) => `${plan.address}:${p}`).join(', ')} after ${Date.now() - started} ms`);
+
+    const provisioning: Extract<Provisioning, { method: 'ejabberdctl' }> = {
+      method: 'ejabberdctl',
+      node,
+      configDir,
+      home,
+      user: ejabberdUser,
+    };
+    const description: OrganisationDescription = {
+      implementation: 'ejabberd',
+      name: plan.name,
+      domain: plan.domain,
+      address: plan.address,
+      product: plan.productId,
+      protocol: 'xmpp',
+      version: 'unknown',
+      clientUrl: `xmpp://${plan.address}:${c2sPort}`,
+      federationEndpoint: `${plan.domain}:${s2sPort}`,
+      mucDomain: mucDomainOf(plan.domain),
+      provisioning,
+    };
+    const reported = await xmppServerVersion(description, plan.caFile);
+    if (!/ejabberd/i.test(reported.name)) {
+      throw new Error(`ejabberd adapter: ${plan.domain} reports software "${reported.name}" ${reported.version}, not ejabberd`);
+    }
+    description.version = reported.version;
+    return { description, processes: [proc] };
+  } catch (error) {
+    const tail = logTail(proc, 25);
+    await stopProcess(proc);
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`ejabberd for ${plan.domain} did not come up: ${message}\n--- ${proc.logFile} (tail) ---\n${tail}`, { cause: error });
+  }
+}
+
+async function waitForPorts(proc: LabProcess, address: string, ports: number[]): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs;
+  for (;;) {
+    if (!isAlive(proc.pid)) throw new Error(`the ejabberd VM (pid ${proc.pid}) exited during start-up`);
+    const open = await Promise.all(ports.map((port) => portAccepts(address, port)));
+    if (open.every(Boolean)) return;
+    if (Date.now() > deadline) {
+      const closed = ports.filter((_, i) => !open[i]).map((p) => `${address}:${p}`);
+      throw new Error(`timed out after ${startTimeoutMs} ms waiting for ${closed.join(', ')} to accept`);
+    }
+    await sleep(100);
+  }
+}
+
+export const ejabberdAdapter: NativeAdapter = {
+  id: 'ejabberd',
+  protocol: 'xmpp',
+  ports: [c2sPort, s2sPort, distPort],
+  srvRecords(domain) {
+    return [
+      { service: `_xmpp-client._tcp.${domain}`, target: domain, port: c2sPort },
+      { service: `_xmpp-server._tcp.${domain}`, target: domain, port: s2sPort },
+      { service: `_xmpp-server._tcp.${mucDomainOf(domain)}`, target: mucDomainOf(domain), port: s2sPort },
+    ];
+  },
+  extraHostNames(domain) {
+    return [mucDomainOf(domain)];
+  },
+  install,
+  start,
+};
