@@ -15,10 +15,42 @@ export interface Conversation {
   kind: 'direct' | 'room';
 }
 
+/**
+ * A message as the receiving client parsed it off the wire. `id` is the id other participants use to refer to
+ * it (Matrix: the event id; XMPP: in a room the stanza-id the MUC assigned (XEP-0359) if it assigned one,
+ * else the stanza's id attribute). `mentions` and `thread` are present only when the message carried them.
+ */
+export interface MessageEvent {
+  kind: 'message';
+  conversation: string;
+  sender: string;
+  body: string;
+  id: string;
+  receivedAt: number;
+  /** Addresses the message marks as mentioned (Matrix `m.mentions.user_ids`; XMPP XEP-0372 mention references). */
+  mentions?: string[];
+  /** The id (as this client knows it) of the root of the thread the message belongs to. */
+  thread?: string;
+}
+
 export type ChatEvent =
-  | { kind: 'message'; conversation: string; sender: string; body: string; id: string; receivedAt: number }
+  | MessageEvent
+  /** An earlier message replaced: `target` is the replaced message's id as this client knows it. */
+  | { kind: 'edit'; conversation: string; sender: string; target: string; body: string; id: string; receivedAt: number }
+  /** An earlier message withdrawn by its sender. */
+  | { kind: 'retraction'; conversation: string; sender: string; target: string; receivedAt: number }
+  /** A reaction `key` (an emoji) to an earlier message. */
+  | { kind: 'reaction'; conversation: string; sender: string; target: string; key: string; receivedAt: number }
   | { kind: 'member'; conversation: string; member: string; membership: 'join' | 'leave' | 'invite'; receivedAt: number }
   | { kind: 'invite'; conversation: string; sender: string; direct: boolean; receivedAt: number };
+
+/** What a message carries besides its body. Message ids are those send() returned or a message event showed. */
+export interface SendOptions {
+  /** Addresses of the people the message mentions; the body should name them too. */
+  mentions?: string[];
+  /** Send the message as a reply in the thread rooted at this message. */
+  threadRoot?: string;
+}
 
 export interface WaitOptions {
   /** What the scenario waits for, in words, for the failure message. */
@@ -37,11 +69,18 @@ export interface ChatClient {
   createRoom(name: string): Promise<{ conversation: Conversation; ref: string }>;
   /** Join a room by the reference its creator got from createRoom (room id / MUC JID). */
   joinRoom(ref: string): Promise<Conversation>;
-  send(conversation: Conversation, body: string): Promise<string>;
+  /** Send a message; resolves with its id (what edit/retract/react/threadRoot take). */
+  send(conversation: Conversation, body: string, options?: SendOptions): Promise<string>;
+  /** Replace the body of one's own earlier message (Matrix `m.replace`; XMPP XEP-0308). Resolves with the edit's id. */
+  edit(conversation: Conversation, messageId: string, newBody: string): Promise<string>;
+  /** Delete one's own earlier message for everyone (Matrix redaction; XMPP XEP-0424 retraction). */
+  retract(conversation: Conversation, messageId: string): Promise<void>;
+  /** React to a message with `key` (Matrix `m.annotation`; XMPP XEP-0444). Resolves with the reaction's id. */
+  react(conversation: Conversation, messageId: string, key: string): Promise<string>;
   /** Resolve with the first received event (past or future) that matches; on timeout throw ConformanceFailure. */
   waitFor(match: (event: ChatEvent) => boolean, options: WaitOptions): Promise<ChatEvent>;
   /** Messages received so far in a conversation, in arrival order. */
-  messages(conversation: Conversation): Extract<ChatEvent, { kind: 'message' }>[];
+  messages(conversation: Conversation): MessageEvent[];
   /** Current members of a room as this client's server reports them. */
   members(conversation: Conversation): Promise<string[]>;
   /** The readable SENT / RECV transcript of this client's exchange, for evidence. */

@@ -19,7 +19,17 @@ import {
 } from 'matrix-js-sdk';
 import { logger as sdkLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
 import { ConformanceFailure } from '../verdict/failure.ts';
-import { defaultWaitMs, type Account, type ChatClient, type ChatEvent, type Conversation, type ProtocolDriver, type WaitOptions } from './driver.ts';
+import {
+  defaultWaitMs,
+  type Account,
+  type ChatClient,
+  type ChatEvent,
+  type Conversation,
+  type MessageEvent,
+  type ProtocolDriver,
+  type SendOptions,
+  type WaitOptions,
+} from './driver.ts';
 
 /** How long connect() waits for the first sync; a failure here is the harness's, not the product's. */
 const connectTimeoutMs = 30_000;
@@ -32,8 +42,6 @@ export const matrixDriver: ProtocolDriver = {
     return MatrixChatClient.connect(account);
   },
 };
-
-type MessageEvent = Extract<ChatEvent, { kind: 'message' }>;
 
 interface Waiter {
   check: () => void;
@@ -87,20 +95,69 @@ class MatrixChatClient implements ChatClient {
 
   private listen(): void {
     this.client.on(RoomEvent.Timeline, this.onTimeline);
+    this.client.on(RoomEvent.Redaction, this.onRedaction);
     this.client.on(RoomMemberEvent.Membership, this.onMembership);
     this.client.on(ClientEvent.Sync, this.onSync);
   }
 
   private readonly onTimeline = (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined, removed: boolean): void => {
-    if (toStartOfTimeline || removed || event.getType() !== 'm.room.message') return;
+    const type = event.getType();
+    if (toStartOfTimeline || removed || !['m.room.message', 'm.reaction', 'm.room.redaction'].includes(type)) return;
     const id = event.getId();
     const sender = event.getSender();
     const roomId = room?.roomId ?? event.getRoomId();
     // Own messages are not "received" (they are in the transcript as SENT); local echoes have no server id yet.
     if (!id || id.startsWith('~') || !sender || !roomId || sender === this.me) return;
-    const body = event.getContent().body;
-    this.record(`message ${id}`, { kind: 'message', conversation: roomId, sender, body: typeof body === 'string' ? body : '', id, receivedAt: Date.now() });
+    const receivedAt = Date.now();
+    // The content as it came over the wire: getContent() would already show a later replacement's content.
+    const content = wireContent(event);
+    const relation = isObject(content['m.relates_to']) ? content['m.relates_to'] : {};
+    const relType = relation.rel_type;
+    const relTarget = typeof relation.event_id === 'string' ? relation.event_id : undefined;
+    if (type === 'm.room.redaction') {
+      this.recordRedaction(event, roomId);
+      return;
+    }
+    if (type === 'm.reaction') {
+      // Client-Server API "Event annotations and reactions": rel_type m.annotation, event_id, key.
+      if (relType === 'm.annotation' && relTarget && typeof relation.key === 'string') {
+        this.record(`reaction ${id}`, { kind: 'reaction', conversation: roomId, sender, target: relTarget, key: relation.key, receivedAt });
+      }
+      return;
+    }
+    if (relType === 'm.replace' && relTarget) {
+      // Client-Server API "Event replacements": the new content is in m.new_content.
+      const newContent = isObject(content['m.new_content']) ? content['m.new_content'] : {};
+      const newBody = typeof newContent.body === 'string' ? newContent.body : '';
+      this.record(`edit ${id}`, { kind: 'edit', conversation: roomId, sender, target: relTarget, body: newBody, id, receivedAt });
+      return;
+    }
+    const body = content.body;
+    const message: MessageEvent = { kind: 'message', conversation: roomId, sender, body: typeof body === 'string' ? body : '', id, receivedAt };
+    const mentions = isObject(content['m.mentions']) ? content['m.mentions'].user_ids : undefined;
+    if (Array.isArray(mentions)) message.mentions = mentions.filter((m): m is string => typeof m === 'string');
+    if (relType === 'm.thread' && relTarget) message.thread = relTarget;
+    this.record(`message ${id}`, message);
   };
+
+  /** The SDK applies a redaction to the redacted event and emits it; the redaction event may also reach the timeline. */
+  private readonly onRedaction = (event: MatrixEvent, room: Room): void => {
+    const id = event.getId();
+    const sender = event.getSender();
+    if (!id || id.startsWith('~') || !sender || sender === this.me) return;
+    this.recordRedaction(event, room.roomId);
+  };
+
+  private recordRedaction(event: MatrixEvent, roomId: string): void {
+    const id = event.getId();
+    const sender = event.getSender();
+    if (!id || !sender) return;
+    // Room versions up to 10 carry `redacts` at the top level, 11 and later in the content (spec "m.room.redaction").
+    const raw = event.event as { redacts?: unknown };
+    const redacts = typeof raw.redacts === 'string' ? raw.redacts : wireContent(event).redacts;
+    if (typeof redacts !== 'string') return;
+    this.record(`retraction ${id}`, { kind: 'retraction', conversation: roomId, sender, target: redacts, receivedAt: Date.now() });
+  }
 
   private readonly onMembership = (event: MatrixEvent | undefined, member: RoomMember): void => {
     const membership = member.membership === 'ban' ? 'leave' : member.membership;
@@ -241,10 +298,62 @@ class MatrixChatClient implements ChatClient {
     return { id: roomId, kind: 'room' };
   }
 
-  async send(conversation: Conversation, body: string): Promise<string> {
-    const { event_id: eventId } = await this.operation(`send a message in ${conversation.id}`, () =>
-      this.client.sendMessage(conversation.id, { msgtype: MsgType.Text, body }));
-    this.note('SENT', conversation.id, `${this.me}: ${quote(body)} (${eventId})`);
+  async send(conversation: Conversation, body: string, options?: SendOptions): Promise<string> {
+    if (!options?.mentions && !options?.threadRoot) {
+      const { event_id: eventId } = await this.operation(`send a message in ${conversation.id}`, () =>
+        this.client.sendMessage(conversation.id, { msgtype: MsgType.Text, body }));
+      this.note('SENT', conversation.id, `${this.me}: ${quote(body)} (${eventId})`);
+      return eventId;
+    }
+    const content: Record<string, unknown> = { msgtype: MsgType.Text, body };
+    if (options.mentions) {
+      // Client-Server API "User and room mentions": m.mentions.user_ids, and the body names the user.
+      content['m.mentions'] = { user_ids: options.mentions };
+      let html = escapeHtml(body);
+      for (const user of options.mentions) html = html.split(escapeHtml(user)).join(`<a href="https://matrix.to/#/${encodeURIComponent(user)}">${escapeHtml(user)}</a>`);
+      content.format = 'org.matrix.custom.html';
+      content.formatted_body = html;
+    }
+    if (options.threadRoot) {
+      // Client-Server API "Threading": rel_type m.thread to the thread root, with the reply fallback.
+      content['m.relates_to'] = { rel_type: 'm.thread', event_id: options.threadRoot, is_falling_back: true, 'm.in_reply_to': { event_id: options.threadRoot } };
+    }
+    const eventId = await this.sendRaw(conversation, 'm.room.message', content, `send a message in ${conversation.id}`);
+    const extras = [options.mentions ? `mentions=${options.mentions.join(',')}` : '', options.threadRoot ? `thread=${options.threadRoot}` : ''].filter(Boolean).join(' ');
+    this.note('SENT', conversation.id, `${this.me}: ${quote(body)} ${extras} (${eventId})`);
+    return eventId;
+  }
+
+  async edit(conversation: Conversation, messageId: string, newBody: string): Promise<string> {
+    const eventId = await this.sendRaw(conversation, 'm.room.message', {
+      msgtype: MsgType.Text,
+      body: `* ${newBody}`,
+      'm.new_content': { msgtype: MsgType.Text, body: newBody },
+      'm.relates_to': { rel_type: 'm.replace', event_id: messageId },
+    }, `edit ${messageId} in ${conversation.id}`);
+    this.note('SENT', conversation.id, `${this.me}: edit of ${messageId} to ${quote(newBody)} (${eventId})`);
+    return eventId;
+  }
+
+  async retract(conversation: Conversation, messageId: string): Promise<void> {
+    const { event_id: eventId } = await this.operation(`redact ${messageId} in ${conversation.id}`, () =>
+      this.client.redactEvent(conversation.id, messageId));
+    this.note('SENT', conversation.id, `${this.me}: redaction of ${messageId} (${eventId})`);
+  }
+
+  async react(conversation: Conversation, messageId: string, key: string): Promise<string> {
+    const eventId = await this.sendRaw(conversation, 'm.reaction', {
+      'm.relates_to': { rel_type: 'm.annotation', event_id: messageId, key },
+    }, `react to ${messageId} in ${conversation.id}`);
+    this.note('SENT', conversation.id, `${this.me}: reaction ${quote(key)} to ${messageId} (${eventId})`);
+    return eventId;
+  }
+
+  /** Sends an event with exactly this content (the SDK's typed helpers would add or reshape relations). */
+  private async sendRaw(conversation: Conversation, type: string, content: Record<string, unknown>, what: string): Promise<string> {
+    type SendEvent = (roomId: string, eventType: string, content: Record<string, unknown>) => Promise<{ event_id: string }>;
+    const sendEvent = this.client.sendEvent.bind(this.client) as unknown as SendEvent;
+    const { event_id: eventId } = await this.operation(what, () => sendEvent(conversation.id, type, content));
     return eventId;
   }
 
@@ -353,7 +462,24 @@ function describeEvent(event: ChatEvent): string {
     case 'message': return `${event.sender}: ${quote(event.body)} (${event.id})`;
     case 'member': return `member ${event.member} ${event.membership}`;
     case 'invite': return `invite from ${event.sender}${event.direct ? ' (direct)' : ''}`;
+    case 'edit': return `${event.sender}: edit of ${event.target} to ${quote(event.body)} (${event.id})`;
+    case 'retraction': return `${event.sender}: redaction of ${event.target}`;
+    case 'reaction': return `${event.sender}: reaction ${quote(event.key)} to ${event.target}`;
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The event's content as the server sent it (not replaced by a later edit, not emptied by a later redaction). */
+function wireContent(event: MatrixEvent): Record<string, unknown> {
+  const content: unknown = event.getOriginalContent();
+  return isObject(content) ? content : {};
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** The body as a JSON string, cut after ~200 characters (whole code points, never half an emoji). */

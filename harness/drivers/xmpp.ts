@@ -11,6 +11,12 @@
  * Rooms: createRoom() configures a new MUC as persistent, public and non-anonymous (whois = anyone), so
  * every occupant sees real JIDs: `members()` and room message senders are bare real JIDs; an occupant whose
  * real JID the room hides is reported as its occupant JID (room@service/nick).
+ *
+ * Message ids: send() puts the same value in the stanza's id and in a XEP-0359 <origin-id/> and returns it.
+ * A received message's id is, in a room, the <stanza-id by=room/> the MUC assigned (XEP-0359) when there is
+ * one, else the stanza's id attribute. References to earlier messages follow each XEP's rule (see referenceId()),
+ * and a receiving client maps whatever id arrives back to the message it saw, so `target`/`thread` in events
+ * are ids of message events this client received.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -25,7 +31,9 @@ import {
   type ChatClient,
   type ChatEvent,
   type Conversation,
+  type MessageEvent,
   type ProtocolDriver,
+  type SendOptions,
   type WaitOptions,
 } from './driver.ts';
 
@@ -35,6 +43,13 @@ const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
 const NS_DATA = 'jabber:x:data';
 const NS_VERSION = 'jabber:iq:version';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+const NS_SID = 'urn:xmpp:sid:0';
+const NS_CORRECT = 'urn:xmpp:message-correct:0';
+const NS_RETRACT = 'urn:xmpp:message-retract:1';
+const NS_FALLBACK = 'urn:xmpp:fallback:0';
+const NS_REACTIONS = 'urn:xmpp:reactions:0';
+const NS_REFERENCE = 'urn:xmpp:reference:0';
+const NS_HINTS = 'urn:xmpp:hints';
 
 const connectTimeoutMs = 15_000;
 /** How long connect() waits for the server to reflect the initial presence before going on regardless. */
@@ -124,7 +139,26 @@ function describeEvent(event: ChatEvent): string {
       return `${event.member} ${event.membership} in ${event.conversation}`;
     case 'invite':
       return `invite to ${event.conversation} from ${event.sender}`;
+    case 'edit':
+      return `edit in ${event.conversation} from ${event.sender} of ${event.target}: ${JSON.stringify(event.body)}`;
+    case 'retraction':
+      return `retraction in ${event.conversation} from ${event.sender} of ${event.target}`;
+    case 'reaction':
+      return `reaction in ${event.conversation} from ${event.sender} to ${event.target}: ${JSON.stringify(event.key)}`;
   }
+}
+
+/** The ids one message carried on the wire: its id attribute, XEP-0359 origin-id and the room's stanza-id. */
+interface WireIds {
+  idAttr?: string;
+  originId?: string;
+  stanzaId?: string;
+  /** XEP-0201 ThreadID the message carried. */
+  thread?: string;
+  /** Sent by this client. */
+  own?: boolean;
+  /** Own room message: the MUC's reflection of it has arrived (so stanzaId is known if the MUC assigns one). */
+  reflected?: boolean;
 }
 
 interface Occupant {
@@ -161,6 +195,8 @@ class XmppChatClient implements ChatClient {
   private readonly log: string[] = [];
   private readonly rooms = new Map<string, RoomState>();
   private readonly waiters = new Set<Waiter>();
+  /** Per conversation: the wire ids of every message sent or received, under the id this client knows it by. */
+  private readonly wire = new Map<string, Map<string, WireIds>>();
   private closing = false;
   private connectionState = 'not connected';
 
@@ -278,21 +314,103 @@ class XmppChatClient implements ChatClient {
       this.errors.push(describeError(stanza));
       return;
     }
+    if (!from) return;
     const body = stanza.getChildText('body');
-    if (body === null || !from) return;
     const fromJid = parseJid(from);
     const fromBare = fromJid.bare().toString();
-    const id: string = stanza.attrs.id ?? '';
+    const idAttr: string = stanza.attrs.id ?? '';
     const receivedAt = Date.now();
     const room = this.rooms.get(fromBare);
+    let sender: string;
     if (type === 'groupchat') {
       if (!room) return;
       const nick = fromJid.resource;
-      const sender = !nick ? fromBare : room.occupants.get(nick)?.realJid ?? from;
-      this.push({ kind: 'message', conversation: fromBare, sender, body, id, receivedAt });
+      sender = !nick ? fromBare : room.occupants.get(nick)?.realJid ?? from;
     } else if (!room && (type === 'chat' || type === 'normal')) {
-      this.push({ kind: 'message', conversation: fromBare, sender: fromBare, body, id, receivedAt });
+      sender = fromBare;
+    } else {
+      return;
     }
+    const conversation = fromBare;
+    const ids: WireIds = { idAttr: idAttr || undefined, originId: stanza.getChild('origin-id', NS_SID)?.attrs.id };
+    if (type === 'groupchat') {
+      ids.stanzaId = stanza.getChildren('stanza-id', NS_SID).find((e) => e.attrs.by === fromBare)?.attrs.id;
+    }
+
+    // XEP-0424 retraction (may carry a fallback body, so before the body check).
+    const retract = stanza.getChild('retract', NS_RETRACT);
+    if (retract?.attrs.id) {
+      this.push({ kind: 'retraction', conversation, sender, target: this.resolve(conversation, String(retract.attrs.id)), receivedAt });
+      return;
+    }
+    // XEP-0444 reactions: one event per reaction element.
+    const reactions = stanza.getChild('reactions', NS_REACTIONS);
+    if (reactions?.attrs.id) {
+      const target = this.resolve(conversation, String(reactions.attrs.id));
+      for (const reaction of reactions.getChildren('reaction')) {
+        this.push({ kind: 'reaction', conversation, sender, target, key: reaction.text(), receivedAt });
+      }
+      return;
+    }
+    if (body === null) return;
+    // XEP-0308 correction.
+    const replace = stanza.getChild('replace', NS_CORRECT);
+    const ownReflection = room !== undefined && fromJid.resource === room.nick;
+    const neutralId = ids.stanzaId ?? idAttr;
+    if (replace?.attrs.id) {
+      this.push({ kind: 'edit', conversation, sender, target: this.resolve(conversation, String(replace.attrs.id)), body, id: neutralId, receivedAt });
+      return;
+    }
+    const thread = stanza.getChildText('thread') || undefined;
+    ids.thread = thread;
+    // The MUC's reflection of one's own message: the message stays known by the id send() returned.
+    const sent = ownReflection ? this.findWire(conversation, ids.originId ?? '') ?? this.findWire(conversation, idAttr) : undefined;
+    if (sent?.own) Object.assign(sent, { stanzaId: ids.stanzaId, thread: sent.thread ?? thread, reflected: true });
+    else this.remember(conversation, neutralId, ids);
+    const message: MessageEvent = { kind: 'message', conversation, sender, body, id: neutralId, receivedAt };
+    const mentions = stanza.getChildren('reference', NS_REFERENCE)
+      .filter((r) => r.attrs.type === 'mention' && typeof r.attrs.uri === 'string' && String(r.attrs.uri).startsWith('xmpp:'))
+      .map((r) => bare(decodeURIComponent(String(r.attrs.uri).slice('xmpp:'.length).split('?')[0] ?? '')));
+    if (mentions.length > 0) message.mentions = mentions;
+    if (thread) message.thread = this.resolveThread(conversation, thread, neutralId);
+    this.push(message);
+  }
+
+  private remember(conversation: string, id: string, ids: WireIds): void {
+    if (!id) return;
+    let known = this.wire.get(conversation);
+    if (!known) this.wire.set(conversation, known = new Map());
+    if (!known.has(id)) known.set(id, ids);
+  }
+
+  /** The wire ids of the message known (sent or received) under `id` or carrying `id` in any of its ids. */
+  private findWire(conversation: string, id: string): WireIds | undefined {
+    if (!id) return undefined;
+    const known = this.wire.get(conversation);
+    if (!known) return undefined;
+    const direct = known.get(id);
+    if (direct) return direct;
+    for (const ids of known.values()) if (ids.idAttr === id || ids.originId === id || ids.stanzaId === id) return ids;
+    return undefined;
+  }
+
+  /**
+   * The root message of a thread: the message whose reference id the ThreadID is (this driver's convention,
+   * see send()), else the first message known to carry that ThreadID (other than `self`), else the ThreadID.
+   */
+  private resolveThread(conversation: string, thread: string, self: string): string {
+    const byId = this.resolve(conversation, thread);
+    if (byId !== thread || this.wire.get(conversation)?.has(thread)) return byId;
+    for (const [neutral, ids] of this.wire.get(conversation) ?? []) if (neutral !== self && ids.thread === thread) return neutral;
+    return thread;
+  }
+
+  /** Maps an id that arrived in a reference to the id this client knows the message by (itself when unknown). */
+  private resolve(conversation: string, id: string): string {
+    const known = this.wire.get(conversation);
+    if (!known || known.has(id)) return id;
+    for (const [neutral, ids] of known) if (ids.idAttr === id || ids.originId === id || ids.stanzaId === id) return neutral;
+    return id;
   }
 
   private onPresence(stanza: Element): void {
@@ -410,14 +528,82 @@ class XmppChatClient implements ChatClient {
     return { id: roomJid, kind: 'room' };
   }
 
-  async send(conversation: Conversation, body: string): Promise<string> {
+  async send(conversation: Conversation, body: string, options?: SendOptions): Promise<string> {
+    const extra: Element[] = [];
+    for (const address of options?.mentions ?? []) {
+      // XEP-0372 §3.2 "Mentions": a reference of type 'mention' with the mentioned entity's xmpp: URI and,
+      // when the body names it, begin/end (character positions; the end is exclusive).
+      const start = indexOfCodePoints(Array.from(body), Array.from(address));
+      const position = start < 0 ? {} : { begin: String(start), end: String(start + Array.from(address).length) };
+      extra.push(xml('reference', { xmlns: NS_REFERENCE, type: 'mention', uri: `xmpp:${bare(address)}`, ...position }));
+    }
+    if (options?.threadRoot) {
+      // XEP-0201 §3.2: a reply SHOULD carry the ThreadID of the message it replies to. When the root carried
+      // none, this driver names the thread after the root's reference id (the room's stanza-id in a MUC), so
+      // a receiver can tie the reply to the root it saw.
+      const rootThread = this.findWire(conversation.id, options.threadRoot)?.thread;
+      extra.push(xml('thread', {}, rootThread ?? await this.referenceId(conversation, options.threadRoot, 'stanza-id')));
+    }
+    return this.sendMessage(conversation, [xml('body', {}, body), ...extra]);
+  }
+
+  /** Sends a message with these children plus a XEP-0359 origin-id equal to its id; resolves with that id. */
+  private async sendMessage(conversation: Conversation, children: Element[]): Promise<string> {
     const id = `fedconf-${randomUUID()}`;
     if (conversation.kind === 'room' && !this.rooms.get(conversation.id)?.joined) {
       throw new Error(`xmpp driver: ${this.account.address} has not joined ${conversation.id}`);
     }
     const type = conversation.kind === 'room' ? 'groupchat' : 'chat';
-    await this.xmpp.send(xml('message', { type, to: conversation.id, id }, xml('body', {}, body)));
+    // XEP-0424 "Business Rules": clients MUST set the XEP-0359 origin id on sent messages.
+    this.remember(conversation.id, id, { idAttr: id, originId: id, own: true });
+    await this.xmpp.send(xml('message', { type, to: conversation.id, id }, ...children, xml('origin-id', { xmlns: NS_SID, id })));
     return id;
+  }
+
+  /**
+   * The id another participant's client knows `messageId` by, per the XEP that refers to it:
+   * - 'id' (XEP-0308 §3): the id attribute of the message being corrected.
+   * - 'stanza-id' (XEP-0424 §3, XEP-0444 §3): in a groupchat the XEP-0359 stanza-id the MUC assigned; in a
+   *   1:1 chat the origin-id (XEP-0424) / the message id (XEP-0444), which send() makes equal.
+   * For one's own room message that is the stanza-id in the MUC's reflection, so this waits for it; a MUC
+   * that assigns none (e.g. Prosody without muc_mam) leaves the id attribute, which the MUC keeps
+   * (XEP-0045 §7.4 stable ids) and peers can match.
+   */
+  private async referenceId(conversation: Conversation, messageId: string, rule: 'id' | 'stanza-id'): Promise<string> {
+    const ids = this.findWire(conversation.id, messageId);
+    if (!ids) return messageId;
+    if (rule === 'id') return ids.idAttr ?? messageId;
+    if (conversation.kind !== 'room') return ids.originId ?? ids.idAttr ?? messageId;
+    if (ids.own && !ids.reflected && !ids.stanzaId) {
+      await this.waitFor((e) => e.kind === 'message' && e.conversation === conversation.id && ids.reflected === true, {
+        description: `the MUC's reflection of ${this.account.address}'s own message ${messageId} (XEP-0045 §7.4), to learn its stanza-id`,
+      });
+    }
+    return ids.stanzaId ?? ids.idAttr ?? messageId;
+  }
+
+  async edit(conversation: Conversation, messageId: string, newBody: string): Promise<string> {
+    const target = await this.referenceId(conversation, messageId, 'id');
+    return this.sendMessage(conversation, [xml('body', {}, newBody), xml('replace', { xmlns: NS_CORRECT, id: target })]);
+  }
+
+  async retract(conversation: Conversation, messageId: string): Promise<void> {
+    const target = await this.referenceId(conversation, messageId, 'stanza-id');
+    // XEP-0424 §3: <retract/>, a XEP-0428 fallback body for clients without support, and a XEP-0334 store hint.
+    await this.sendMessage(conversation, [
+      xml('retract', { xmlns: NS_RETRACT, id: target }),
+      xml('fallback', { xmlns: NS_FALLBACK, for: NS_RETRACT }),
+      xml('body', {}, '/me retracted a previous message, but it\'s unsupported by your client.'),
+      xml('store', { xmlns: NS_HINTS }),
+    ]);
+  }
+
+  async react(conversation: Conversation, messageId: string, key: string): Promise<string> {
+    const target = await this.referenceId(conversation, messageId, 'stanza-id');
+    return this.sendMessage(conversation, [
+      xml('reactions', { xmlns: NS_REACTIONS, id: target }, xml('reaction', {}, key)),
+      xml('store', { xmlns: NS_HINTS }),
+    ]);
   }
 
   waitFor(match: (event: ChatEvent) => boolean, options: WaitOptions): Promise<ChatEvent> {
@@ -454,8 +640,8 @@ class XmppChatClient implements ChatClient {
       + `Received instead: ${received}${this.errorSummary()}${state}`;
   }
 
-  messages(conversation: Conversation): Extract<ChatEvent, { kind: 'message' }>[] {
-    return this.events.filter((e): e is Extract<ChatEvent, { kind: 'message' }> =>
+  messages(conversation: Conversation): MessageEvent[] {
+    return this.events.filter((e): e is MessageEvent =>
       e.kind === 'message' && e.conversation === conversation.id);
   }
 
@@ -506,6 +692,16 @@ class XmppChatClient implements ChatClient {
     this.note('closing');
     await this.shutdown();
   }
+}
+
+/** Position (in code points) of `needle` in `haystack`, or -1. */
+function indexOfCodePoints(haystack: string[], needle: string[]): number {
+  if (needle.length === 0) return -1;
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
 }
 
 async function connect(account: Account): Promise<ChatClient> {

@@ -33,12 +33,17 @@ export class ResultCollector implements Reporter {
   constructor(private readonly onResult: (result: TestResult) => void) {}
 
   onTestCaseResult(testCase: TestCase): void {
+    if (!this.seen.has(testCase.id)) this.recordOutcome(testCase);
+  }
+
+  /** Records a finished test; false when it has no outcome (still pending, or skipped on purpose). */
+  private recordOutcome(testCase: TestCase): boolean {
     const result = testCase.result();
-    if (result.state === 'pending') return;
-    if (result.state === 'skipped') return; // a deliberately skipped test evidences nothing
+    if (result.state === 'pending' || result.state === 'skipped') return false; // a skipped test evidences nothing
     const errors: readonly ErrorLike[] = result.errors ?? [];
     const status = result.state === 'passed' ? 'PASSED' : classify(errors);
     this.record(testCase, status, status === 'PASSED' ? undefined : describeErrors(errors, status));
+    return true;
   }
 
   onTestModuleEnd(testModule: TestModule): void {
@@ -50,6 +55,8 @@ export class ResultCollector implements Reporter {
       if (this.seen.has(testCase.id)) continue;
       // Left out on purpose (a name filter, .skip, .todo): evidences nothing, and is no error either.
       if (testCase.options.mode === 'skip' || testCase.options.mode === 'todo') continue;
+      // Its result may reach us only now (reporter events are not strictly ordered): use it, once.
+      if (this.recordOutcome(testCase)) continue;
       // Never ran: a beforeAll failed or the run was cut short. The harness could not decide.
       const why = moduleErrors.length ? describeErrors(moduleErrors, 'ERROR') : 'the test did not run (a hook failed or the run was interrupted)';
       this.record(testCase, 'ERROR', why);

@@ -28,6 +28,8 @@ export interface ScenarioSpec {
 /** The people and servers one scenario works with. Clients are closed when the scenario ends. */
 export class Session {
   private readonly clients: ChatClient[] = [];
+  /** Lines a scenario records itself (probe results), written to the evidence before the clients' transcripts. */
+  private readonly notes: string[] = [];
   readonly driver: ProtocolDriver;
   /** Time spent waiting on the servers (provisioning and every client call), for the benchmark's split. */
   serverWaitMs = 0;
@@ -99,8 +101,14 @@ export class Session {
     return body;
   }
 
+  /** Records one line of evidence (e.g. what a probe saw) in the test's transcript. */
+  note(text: string): void {
+    this.notes.push(text);
+  }
+
   transcript(): string {
-    return this.clients.map((c) => `== ${c.account.address}\n${c.transcript().join('\n')}`).join('\n\n');
+    const notes = this.notes.length > 0 ? `== notes\n${this.notes.join('\n')}\n\n` : '';
+    return notes + this.clients.map((c) => `== ${c.account.address}\n${c.transcript().join('\n')}`).join('\n\n');
   }
 
   async close(): Promise<void> {

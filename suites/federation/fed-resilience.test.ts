@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe } from 'vitest';
 import { expectMessage } from '../../harness/scenario/expect.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
@@ -42,6 +43,8 @@ describe('FED-RESILIENCE / FED-OFFLINE: federation survives the peer server goin
     await expectMessage(bob, bobToAlice, { from: alice, body: 'Hej, är du där?' });
 
     await bob.close();
+    // Logged out means the server has ended bob's session, not only that his socket is closing.
+    await sleep(1000);
     await alice.send(aliceToBob, 'Skickat medan du var utloggad');
     const bobAgain = await s.login(bob.account);
     await expectMessage(bobAgain, bobToAlice, { from: alice, body: 'Skickat medan du var utloggad' });

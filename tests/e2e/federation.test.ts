@@ -12,7 +12,8 @@ afterEach(() => {
 
 describe.each(['synapse', 'dendrite', 'prosody', 'ejabberd'])('the federation profile against stock %s on the native lab', (product) => {
   it('answers FED-DM, FED-ROOM and FED-INTEGRITY Yes, with the version the server reported', async () => {
-    const result = await fedconf(['run', '--product', product, '--profile', 'federation'], reportsDir);
+    // The whole profile runs for every product in interop.test.ts (the X × X cells); here the three rows.
+    const result = await fedconf(['run', '--product', product, '--profile', 'federation', '-t', 'FED-(DM|ROOM|INTEGRITY)'], reportsDir);
     const report = latestReport(reportsDir, product);
     expect(report.run.status, result.stderr).toBe('complete');
     expect(report.totals.ERROR, JSON.stringify(report.tests.filter((t) => t.status === 'ERROR'), null, 2)).toBe(0);
@@ -25,7 +26,7 @@ describe.each(['synapse', 'dendrite', 'prosody', 'ejabberd'])('the federation pr
 
 describe.each(['synapse-federation-off', 'dendrite-federation-off', 'prosody-federation-off', 'ejabberd-federation-off'])('the negative control %s (federation switched off)', (variant) => {
   it('is caught: FED-DM and FED-ROOM are No, their tests FAILED (not ERROR)', async () => {
-    const result = await fedconf(['run', '--product', variant, '--profile', 'federation'], reportsDir);
+    const result = await fedconf(['run', '--product', variant, '--profile', 'federation', '-t', 'FED-(DM|ROOM):'], reportsDir);
     const report = latestReport(reportsDir, variant);
     expect(report.run.status, result.stderr).toBe('complete');
     for (const id of ['FED-DM', 'FED-ROOM']) {

@@ -12,6 +12,20 @@ export type Progress = (message: string) => void;
 export interface LabSettings {
   /** false: the server federates with nobody (the FED-DM / FED-ROOM negative control). */
   federation?: boolean;
+  /**
+   * `TLSv1`: the s2s listener also accepts TLS 1.0 and 1.1 (OpenSSL security level 0), the FED-TLS negative
+   * control. `TLSv1.2` is every adapter's default.
+   */
+  s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
+  /** false: the server lets peers federate without TLS (XMPP `s2s_require_encryption = false`), a FED-TLS negative control. */
+  s2sRequireEncryption?: boolean;
+  /** true: the server publishes its signing keys with `valid_until_ts` already past, the FED-DISCOVERY negative control. */
+  serverKeysExpired?: boolean;
+  /**
+   * true: /.well-known/matrix/server (served on :443 with only the client API behind it) delegates federation to
+   * <domain>:443, where no federation API answers — the "well-known pointing to the wrong port" FED-DISCOVERY control.
+   */
+  wellKnownWrongPort?: boolean;
 }
 
 /** Everything an adapter needs to run one organisation on this machine. */

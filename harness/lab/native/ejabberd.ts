@@ -109,8 +109,8 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   // Trust anchors for verifying peers (s2s SASL EXTERNAL): the lab CA only.
   config.ca_file = c.caFile;
   config.s2s_use_starttls = 'required';
-  // The lab DNS answers A records only. (23.01's xmpp_stream_out resolves addresses with getaddrinfo and
-  // no longer looks at this option; it is set for the versions that do.)
+  // The lab DNS answers A records only. (The xmpp library 23.01 ships, p1_xmpp 1.6.1, resolves addresses with
+  // getaddrinfo and ignores this option; later versions honour it.)
   config.outgoing_s2s_families = ['ipv4'];
   // After failing to reach a peer, ejabberd bounces every stanza for that peer for a random 1..300 s
   // (s2s_max_retry_delay); a scenario that stops a peer would then fail the scenarios after it. Like the

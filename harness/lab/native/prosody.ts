@@ -19,7 +19,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation']);
+const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation', 's2sTlsMinVersion', 's2sRequireEncryption']);
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -52,6 +52,10 @@ export interface ProsodyConfig {
   keyFile: string;
   caFile: string;
   federation: boolean;
+  /** false: `s2s_require_encryption = false` (peers may federate in plaintext). */
+  s2sRequireEncryption?: boolean;
+  /** `TLSv1`: the s2s listener also accepts TLS 1.0/1.1 (Prosody's default is `tlsv1_2+`). */
+  s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -92,9 +96,13 @@ export function prosodyConfig(c: ProsodyConfig): string {
     'storage = "internal"',
     'allow_registration = false',
     'c2s_require_encryption = true',
-    's2s_require_encryption = true',
-    's2s_secure_auth = true',
+    `s2s_require_encryption = ${c.s2sRequireEncryption === false ? 'false' : 'true'}`,
+    // Prosody treats s2s_secure_auth = true as requiring encryption, so the plaintext control turns both off
+    // (the usual real-world way to end up with optional s2s TLS).
+    `s2s_secure_auth = ${c.s2sRequireEncryption === false ? 'false' : 'true'}`,
     `ssl = { cafile = ${luaString(c.caFile)} }`,
+    // The legacy-TLS negative control: TLS 1.0+ with OpenSSL's security level 0 (level 1+ refuses 1.0/1.1).
+    ...(c.s2sTlsMinVersion === 'TLSv1' ? ['s2s_ssl = { protocol = "tlsv1+"; ciphers = "DEFAULT:@SECLEVEL=0" }'] : []),
     '',
     '-- Name resolution only through the lab DNS: no /etc/hosts, no system resolv.conf, no DNSSEC/DANE.',
     '-- libunbound answers special-use TLDs such as .test itself (NXDOMAIN) unless the zone is made transparent.',
@@ -159,7 +167,7 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean } {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion'> {
   for (const key of Object.keys(settings)) {
     if (!knownSettings.has(key)) throw new Error(`prosody adapter: unknown lab setting "${key}" (known: ${[...knownSettings].join(', ')})`);
   }
@@ -167,7 +175,14 @@ function checkSettings(settings: LabSettings): { federation: boolean } {
   if (federation !== undefined && typeof federation !== 'boolean') {
     throw new Error(`prosody adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);
   }
-  return { federation: federation ?? true };
+  const { s2sRequireEncryption, s2sTlsMinVersion } = settings;
+  if (s2sRequireEncryption !== undefined && typeof s2sRequireEncryption !== 'boolean') {
+    throw new Error(`prosody adapter: lab setting "s2sRequireEncryption" must be a boolean, got ${JSON.stringify(s2sRequireEncryption)}`);
+  }
+  if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
+    throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
+  }
+  return { federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}) };
 }
 
 interface RunAs {
@@ -204,7 +219,8 @@ function ownedCopy(from: string, to: string, user: RunAs, mode = 0o640): string 
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation } = checkSettings(plan.settings);
+  const checked = checkSettings(plan.settings);
+  const { federation } = checked;
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const dataDir = ownedDir(join(plan.dir, 'data'), user);
@@ -226,7 +242,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     certificateFile,
     keyFile,
     caFile,
-    federation,
+    ...checked,
     logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
   }), { mode: 0o644 });
 

@@ -24,10 +24,12 @@ export const SYNAPSE_VERSION = '1.163.2';
 
 const CLIENT_PORT = 8008;
 const FEDERATION_PORT = 8448;
+/** Only the wellKnownWrongPort control listens here (https://<domain>/.well-known/matrix/server). */
+const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation']);
+const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation', 'serverKeysExpired', 'wellKnownWrongPort']);
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -100,7 +102,7 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
       if (!existsSync(python)) throw new Error(`synapse ${version} is not installed (no ${python}); run install first`);
       // Twisted listens with SO_REUSEPORT: a second server on a taken address:port starts "fine" and the
       // kernel then spreads connections over both. So refuse to start on ports something already holds.
-      for (const port of [CLIENT_PORT, FEDERATION_PORT]) {
+      for (const port of [CLIENT_PORT, FEDERATION_PORT, ...(plan.settings.wellKnownWrongPort ? [WELL_KNOWN_PORT] : [])]) {
         if (await portAccepts(plan.address, port)) throw new Error(`${plan.name}: ${plan.address}:${port} is already in use; synapse not started`);
       }
       mkdirSync(plan.dir, { recursive: true });
@@ -176,6 +178,11 @@ function checkSettings(settings: LabSettings): void {
   }
   if (settings.federation !== undefined && typeof settings.federation !== 'boolean') {
     throw new Error(`synapse adapter: lab setting federation must be true or false, got ${JSON.stringify(settings.federation)}`);
+  }
+  for (const key of ['serverKeysExpired', 'wellKnownWrongPort'] as const) {
+    if (settings[key] !== undefined && typeof settings[key] !== 'boolean') {
+      throw new Error(`synapse adapter: lab setting ${key} must be true or false, got ${JSON.stringify(settings[key])}`);
+    }
   }
 }
 
@@ -257,6 +264,21 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
   if (plan.settings.federation === false) {
     // An empty allow-list: this server federates with nobody, in either direction.
     config.federation_domain_whitelist = [];
+  }
+  if (plan.settings.serverKeysExpired === true) {
+    // /_matrix/key/v2/server answers valid_until_ts = now + key_refresh_interval; an integer is taken as
+    // milliseconds unchecked, so a negative day publishes keys that expired a day ago (the only use of the option).
+    config.key_refresh_interval = -86_400_000;
+  }
+  if (plan.settings.wellKnownWrongPort === true) {
+    // Synapse's own server well-known says "<server_name>:443" when the name has no port, expecting a reverse
+    // proxy there. Here :443 is a TLS listener with the client API only, so a peer that follows it finds no
+    // federation API (the misconfiguration lab-notes warn about).
+    config.serve_server_wellknown = true;
+    (config.listeners as unknown[]).push({
+      port: WELL_KNOWN_PORT, bind_addresses: [plan.address], type: 'http', tls: true, x_forwarded: false,
+      resources: [{ names: ['client'], compress: false }],
+    });
   }
   return config;
 }
