@@ -28,6 +28,12 @@ export interface LabSettings {
   wellKnownWrongPort?: boolean;
 }
 
+/** Refuses settings an adapter does not honour, so a variant never runs silently as the stock product. */
+export function refuseUnknownSettings(adapter: string, settings: LabSettings, known: ReadonlyArray<keyof LabSettings>): void {
+  const unknown = Object.keys(settings).filter((key) => !(known as readonly string[]).includes(key));
+  if (unknown.length) throw new Error(`${adapter} adapter: unknown lab setting ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
+}
+
 /** Everything an adapter needs to run one organisation on this machine. */
 export interface OrganisationPlan {
   name: OrgName;

@@ -16,7 +16,7 @@ import { matrixServerVersion } from '../../probes/matrix-version.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { portAccepts } from '../wait.ts';
-import type { LabSettings, NativeAdapter, OrganisationPlan, RunningOrganisation } from './adapter.ts';
+import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -34,7 +34,7 @@ const FEDERATION_PORT = 8448;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation']);
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation'];
 
 /**
  * A server signing key in Dendrite's format (what its `generate-keys --private-key` writes): a PEM block
@@ -192,9 +192,7 @@ export function createDendriteAdapter(version: string = DENDRITE_VERSION): Nativ
 export const dendriteAdapter: NativeAdapter = createDendriteAdapter();
 
 function checkSettings(settings: LabSettings): void {
-  for (const key of Object.keys(settings)) {
-    if (!knownSettings.has(key)) throw new Error(`dendrite adapter does not know lab setting ${key}`);
-  }
+  refuseUnknownSettings('dendrite', settings, knownSettings);
   if (settings.federation !== undefined && typeof settings.federation !== 'boolean') {
     throw new Error(`dendrite adapter: lab setting federation must be true or false, got ${JSON.stringify(settings.federation)}`);
   }

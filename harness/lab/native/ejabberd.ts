@@ -23,7 +23,7 @@ import { xmppServerVersion } from '../../drivers/xmpp.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
 import type { OrganisationDescription, Provisioning } from '../types.ts';
 import { portAccepts } from '../wait.ts';
-import type { LabSettings, NativeAdapter, OrganisationPlan, Progress, RunningOrganisation } from './adapter.ts';
+import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -45,7 +45,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation']);
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation'];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -223,9 +223,7 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // Start
 
 function checkSettings(settings: LabSettings): { federation: boolean } {
-  for (const key of Object.keys(settings)) {
-    if (!knownSettings.has(key)) throw new Error(`ejabberd adapter: unknown lab setting "${key}" (known: ${[...knownSettings].join(', ')})`);
-  }
+  refuseUnknownSettings('ejabberd', settings, knownSettings);
   const { federation } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
     throw new Error(`ejabberd adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);

@@ -7,7 +7,7 @@ import { xmppServerVersion } from '../../drivers/xmpp.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
-import type { LabSettings, NativeAdapter, OrganisationPlan, Progress, RunningOrganisation } from './adapter.ts';
+import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -19,7 +19,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation', 's2sTlsMinVersion', 's2sRequireEncryption']);
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption'];
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -168,9 +168,7 @@ async function install(progress: Progress): Promise<void> {
 // Start
 
 function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion'> {
-  for (const key of Object.keys(settings)) {
-    if (!knownSettings.has(key)) throw new Error(`prosody adapter: unknown lab setting "${key}" (known: ${[...knownSettings].join(', ')})`);
-  }
+  refuseUnknownSettings('prosody', settings, knownSettings);
   const { federation } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
     throw new Error(`prosody adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);

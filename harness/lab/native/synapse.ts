@@ -15,7 +15,7 @@ import { matrixServerVersion } from '../../probes/matrix-version.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
-import type { LabSettings, NativeAdapter, OrganisationPlan, RunningOrganisation } from './adapter.ts';
+import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -29,7 +29,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlySet<string> = new Set<keyof LabSettings>(['federation', 'serverKeysExpired', 'wellKnownWrongPort']);
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort'];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -173,9 +173,7 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
 export const synapseAdapter: NativeAdapter = createSynapseAdapter();
 
 function checkSettings(settings: LabSettings): void {
-  for (const key of Object.keys(settings)) {
-    if (!knownSettings.has(key)) throw new Error(`synapse adapter does not know lab setting ${key}`);
-  }
+  refuseUnknownSettings('synapse', settings, knownSettings);
   if (settings.federation !== undefined && typeof settings.federation !== 'boolean') {
     throw new Error(`synapse adapter: lab setting federation must be true or false, got ${JSON.stringify(settings.federation)}`);
   }
