@@ -155,7 +155,10 @@ class MatrixChatClient implements ChatClient {
     // Room versions up to 10 carry `redacts` at the top level, 11 and later in the content (spec "m.room.redaction").
     const raw = event.event as { redacts?: unknown };
     const redacts = typeof raw.redacts === 'string' ? raw.redacts : wireContent(event).redacts;
-    if (typeof redacts !== 'string') return;
+    if (typeof redacts !== 'string') {
+      this.lines.push(`RECV ${new Date().toISOString()} ${roomId} ${sender}: m.room.redaction ${id} naming no redacted event: ${JSON.stringify(event.event).slice(0, 400)}`);
+      return;
+    }
     this.record(`retraction ${id}`, { kind: 'retraction', conversation: roomId, sender, target: redacts, receivedAt: Date.now() });
   }
 
