@@ -18,9 +18,10 @@ export interface DiscoveredEndpoint {
   steps: string[];
 }
 
-function resolver(dnsAddress: string): Resolver {
+/** The lab's DNS when there is one (lab names never go to the machine's resolver); else the system's, for real domains. */
+function resolver(dnsAddress: string | undefined): Resolver {
   const r = new Resolver({ timeout: 2000, tries: 1 });
-  r.setServers([dnsAddress]);
+  if (dnsAddress) r.setServers([dnsAddress]);
   return r;
 }
 
@@ -51,7 +52,7 @@ async function srv(r: Resolver, name: string, steps: string[]): Promise<{ name: 
  * deprecated `_matrix._tcp`, then the domain's address on 8448 (Server-Server API §2.1 steps 3–6; the
  * lab's server names carry no port or IP literal, so steps 1–2 do not apply).
  */
-export async function discoverMatrix(domain: string, dnsAddress: string, caFile: string): Promise<DiscoveredEndpoint> {
+export async function discoverMatrix(domain: string, dnsAddress: string | undefined, caFile: string): Promise<DiscoveredEndpoint> {
   const r = resolver(dnsAddress);
   const steps: string[] = [];
   const domainAddress = await firstA(r, domain, steps);
@@ -90,7 +91,7 @@ export async function discoverMatrix(domain: string, dnsAddress: string, caFile:
 }
 
 /** XMPP: SRV `_xmpp-server._tcp.<domain>`, then the domain's address on 5269 (RFC 6120 §3.2.1, §3.2.2). */
-export async function discoverXmpp(domain: string, dnsAddress: string): Promise<DiscoveredEndpoint> {
+export async function discoverXmpp(domain: string, dnsAddress: string | undefined): Promise<DiscoveredEndpoint> {
   const r = resolver(dnsAddress);
   const steps: string[] = [];
   const record = await srv(r, `_xmpp-server._tcp.${domain}`, steps);

@@ -4,7 +4,7 @@ import { discoverMatrix, discoverXmpp, matrixServerKeys, type DiscoveredEndpoint
 import { describeAttempt, plaintextProbe, tlsSurvey, xmppS2sFeatures, type TlsAttempt, type TlsTarget } from '../../harness/probes/tls-handshake.ts';
 import type { Session } from '../../harness/scenario/scenario.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
-import { ConformanceFailure, NotTestable } from '../../harness/verdict/failure.ts';
+import { ConformanceFailure } from '../../harness/verdict/failure.ts';
 import type { OrgName } from '../../harness/lab/types.ts';
 
 /** The organisation that runs the product under test (a variant's peers run the stock product). */
@@ -13,7 +13,7 @@ const probed: OrgName[] = ['org-a'];
 /** Finds the federation endpoint of `org` from its bare domain through the lab DNS only. */
 async function discover(s: Session, org: OrgName): Promise<DiscoveredEndpoint> {
   const { domain } = s.lab.organisations[org];
-  if (!s.lab.dnsAddress) throw new NotTestable('the lab names no DNS server, so discovery from the bare domain cannot be confined to it');
+  s.note(`resolving through ${s.lab.dnsAddress ? `the lab DNS ${s.lab.dnsAddress}` : 'the system resolver (the target names no DNS server)'}`);
   let endpoint: DiscoveredEndpoint;
   try {
     endpoint = s.protocol === 'matrix' ? await discoverMatrix(domain, s.lab.dnsAddress, s.lab.caFile) : await discoverXmpp(domain, s.lab.dnsAddress);

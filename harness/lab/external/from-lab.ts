@@ -36,6 +36,7 @@ export function writeTargetForLab(lab: LabDescription, file: string): { exports:
     description: 'The native lab started by `fedconf lab up`, described as an external deployment.',
     protocol: lab.organisations['org-a'].protocol,
     caFile: lab.caFile,
+    ...(lab.dnsAddress ? { dnsServer: lab.dnsAddress } : {}),
     organisations: Object.fromEntries(Object.values(lab.organisations).map((o) => [o.name, organisation(o)])),
     controls: [],
   };

@@ -30,7 +30,10 @@ export function externalProvider(target: Target): LabProvider {
         description.version = await readVersion(description, org.federationUrl, target.caFile);
         organisations[name] = description;
       }
-      const description: LabDescription = { provider: 'external', controls: target.controls, caFile: target.caFile ?? '', organisations };
+      const description: LabDescription = {
+        provider: 'external', controls: target.controls, caFile: target.caFile ?? '', organisations,
+        ...(target.dnsServer ? { dnsAddress: target.dnsServer } : {}),
+      };
       driverFor(description); // fail now if the driver cannot be set up (e.g. an unreadable CA file)
       return { description, down: async () => {} };
     },

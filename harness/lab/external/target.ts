@@ -23,6 +23,7 @@ interface TargetFile {
   description?: string;
   protocol: 'matrix' | 'xmpp';
   caFile?: string;
+  dnsServer?: string;
   organisations: Record<OrgName, TargetOrganisationFile>;
   controls: LabControl[];
 }
@@ -37,6 +38,7 @@ export interface Target {
   file: string;
   protocol: 'matrix' | 'xmpp';
   caFile?: string;
+  dnsServer?: string;
   organisations: Record<OrgName, TargetOrganisation>;
   controls: LabControl[];
 }
@@ -68,5 +70,5 @@ export function loadTarget(file: string, catalogue: Catalogue): Target {
     organisations[name] = { ...org, product, provisioning };
   }
   if (problems.length) throw new InputError(displayPath(file), problems);
-  return { file, protocol: data.protocol, ...(data.caFile ? { caFile: absolute(data.caFile) } : {}), organisations, controls: data.controls };
+  return { file, protocol: data.protocol, ...(data.caFile ? { caFile: absolute(data.caFile) } : {}), ...(data.dnsServer ? { dnsServer: data.dnsServer } : {}), organisations, controls: data.controls };
 }
