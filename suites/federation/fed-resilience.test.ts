@@ -1,10 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe } from 'vitest';
 import { expectMessage } from '../../harness/scenario/expect.ts';
-import { scenario } from '../../harness/scenario/scenario.ts';
+import { scenario, type Session } from '../../harness/scenario/scenario.ts';
 
 /** How long after the peer is back a message may take to arrive; the report states it through the test name. */
 const boundMs = 30_000;
+
+/** alice at org-a and bob at org-b in a 1:1 conversation that has carried `first` from alice to bob. */
+async function talking(s: Session, first: string) {
+  const alice = await s.user('org-a', 'alice');
+  const bob = await s.user('org-b', 'bob');
+  const aliceToBob = await alice.openDirect(bob.account.address);
+  const bobToAlice = await bob.acceptDirect(alice.account.address);
+  await alice.send(aliceToBob, first);
+  await expectMessage(bob, bobToAlice, { from: alice, body: first });
+  return { alice, bob, aliceToBob, bobToAlice };
+}
 
 describe('FED-RESILIENCE / FED-OFFLINE: federation survives the peer server going down', () => {
   const clause = {
@@ -15,12 +26,7 @@ describe('FED-RESILIENCE / FED-OFFLINE: federation survives the peer server goin
   scenario(`after org-b restarts, the conversation resumes both ways without a manual step (within ${boundMs / 1000} s)`, {
     requirements: ['FED-RESILIENCE'], clause, interop: true,
   }, async (s) => {
-    const alice = await s.user('org-a', 'alice');
-    const bob = await s.user('org-b', 'bob');
-    const aliceToBob = await alice.openDirect(bob.account.address);
-    const bobToAlice = await bob.acceptDirect(alice.account.address);
-    await alice.send(aliceToBob, 'Före omstarten');
-    await expectMessage(bob, bobToAlice, { from: alice, body: 'Före omstarten' });
+    const { alice, bob, aliceToBob, bobToAlice } = await talking(s, 'Före omstarten');
 
     await bob.close();
     await s.control('restart', 'org-b');
@@ -35,12 +41,7 @@ describe('FED-RESILIENCE / FED-OFFLINE: federation survives the peer server goin
   scenario('a message sent while bob is logged out reaches him when he logs in again', {
     requirements: ['FED-OFFLINE'], clause, interop: true,
   }, async (s) => {
-    const alice = await s.user('org-a', 'alice');
-    const bob = await s.user('org-b', 'bob');
-    const aliceToBob = await alice.openDirect(bob.account.address);
-    const bobToAlice = await bob.acceptDirect(alice.account.address);
-    await alice.send(aliceToBob, 'Hej, är du där?');
-    await expectMessage(bob, bobToAlice, { from: alice, body: 'Hej, är du där?' });
+    const { alice, bob, aliceToBob, bobToAlice } = await talking(s, 'Hej, är du där?');
 
     await bob.close();
     // Logged out means the server has ended bob's session, not only that his socket is closing.
@@ -53,12 +54,7 @@ describe('FED-RESILIENCE / FED-OFFLINE: federation survives the peer server goin
   scenario(`a message sent while org-b's server is down reaches bob once it is back (within ${boundMs / 1000} s)`, {
     requirements: ['FED-OFFLINE', 'FED-RESILIENCE'], clause, interop: true,
   }, async (s) => {
-    const alice = await s.user('org-a', 'alice');
-    const bob = await s.user('org-b', 'bob');
-    const aliceToBob = await alice.openDirect(bob.account.address);
-    const bobToAlice = await bob.acceptDirect(alice.account.address);
-    await alice.send(aliceToBob, 'Hej, är du där?');
-    await expectMessage(bob, bobToAlice, { from: alice, body: 'Hej, är du där?' });
+    const { alice, bob, aliceToBob, bobToAlice } = await talking(s, 'Hej, är du där?');
 
     await bob.close();
     await s.control('stop', 'org-b');
