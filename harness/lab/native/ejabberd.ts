@@ -23,6 +23,7 @@ import { xmppServerVersion } from '../../drivers/xmpp.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
 import type { OrganisationDescription, Provisioning } from '../types.ts';
 import { portAccepts } from '../wait.ts';
+import { installDebianPackages } from './debian.ts';
 import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
@@ -160,37 +161,9 @@ function ejabberdctlConfig(c: { domain: string; node: string; spoolDir: string; 
 // ---------------------------------------------------------------------------------------------
 // Installation
 
-async function packageInstalled(name: string): Promise<boolean> {
-  try {
-    const { stdout } = await run('dpkg-query', ['-W', '-f=${Status}', name]);
-    return stdout.trim() === 'install ok installed';
-  } catch {
-    return false;
-  }
-}
-
-let aptUpdated = false;
-
 async function install(progress: Progress): Promise<void> {
-  const missing: string[] = [];
-  for (const name of debianPackages) if (!(await packageInstalled(name))) missing.push(name);
-  if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`ejabberd adapter: missing Debian packages ${missing.join(', ')}; install them as root: `
-      + `apt-get install -y ${missing.join(' ')}`);
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!aptUpdated) {
-    progress('apt-get update');
-    await run('apt-get', ['update'], { env, maxBuffer: 64 * 1024 * 1024 });
-    aptUpdated = true;
-  }
-  progress(`apt-get install ${missing.join(' ')}`);
-  await run('apt-get', ['install', '-y', ...missing], { env, maxBuffer: 64 * 1024 * 1024 });
-  if (missing.includes('ejabberd')) await stopSystemService(progress);
-  for (const name of missing) {
-    if (!(await packageInstalled(name))) throw new Error(`ejabberd adapter: apt-get did not install ${name}`);
-  }
+  const installed = await installDebianPackages('ejabberd', debianPackages, progress);
+  if (installed.includes('ejabberd')) await stopSystemService(progress);
 }
 
 /**

@@ -7,6 +7,7 @@ import { xmppServerVersion } from '../../drivers/xmpp.ts';
 import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
+import { installDebianPackages } from './debian.ts';
 import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
@@ -123,44 +124,16 @@ export function prosodyConfig(c: ProsodyConfig): string {
 // ---------------------------------------------------------------------------------------------
 // Installation
 
-async function packageInstalled(name: string): Promise<boolean> {
-  try {
-    const { stdout } = await run('dpkg-query', ['-W', '-f=${Status}', name]);
-    return stdout.trim() === 'install ok installed';
-  } catch {
-    return false;
-  }
-}
-
-let aptUpdated = false;
-
 async function install(progress: Progress): Promise<void> {
-  const missing: string[] = [];
-  for (const name of debianPackages) if (!(await packageInstalled(name))) missing.push(name);
-  if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`prosody adapter: missing Debian packages ${missing.join(', ')}; install them as root: `
-      + `apt-get install -y ${missing.join(' ')}`);
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!aptUpdated) {
-    progress('apt-get update');
-    await run('apt-get', ['update'], { env, maxBuffer: 64 * 1024 * 1024 });
-    aptUpdated = true;
-  }
-  progress(`apt-get install ${missing.join(' ')}`);
-  await run('apt-get', ['install', '-y', ...missing], { env, maxBuffer: 64 * 1024 * 1024 });
+  const installed = await installDebianPackages('prosody', debianPackages, progress);
   // A freshly installed package may have started the system's own Prosody on *:5222/5269 (on a machine with
   // systemd); it would hold the ports the lab binds. Stop only an instance we just installed.
-  if (missing.includes('prosody')) {
+  if (installed.includes('prosody')) {
     const active = await run('systemctl', ['is-active', '--quiet', 'prosody']).then(() => true, () => false);
     if (active) {
       progress('stopping and disabling the system prosody service the package started');
       await run('systemctl', ['disable', '--now', 'prosody']);
     }
-  }
-  for (const name of missing) {
-    if (!(await packageInstalled(name))) throw new Error(`prosody adapter: apt-get did not install ${name}`);
   }
 }
 
