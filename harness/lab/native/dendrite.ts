@@ -3,19 +3,19 @@
  * monolith process per organisation (SQLite files, in-process NATS), name resolution confined to the lab
  * DNS through a private mount namespace, TLS trust confined to the lab CA.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { stringify } from 'yaml';
 import { installDir } from '../../config/paths.ts';
 import { matrixServerVersion } from '../../probes/matrix-version.ts';
-import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
+import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { portAccepts } from '../wait.ts';
+import { runLogged, waitHttpAndPort } from './ready.ts';
 import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
@@ -98,11 +98,11 @@ export function createDendriteAdapter(version: string = DENDRITE_VERSION): Nativ
       writeFileSync(logFile, `${new Date().toISOString()} ${goVersion}\n`);
       const started = Date.now();
       progress(`fetching ${MODULE}@v${version} and its dependencies from the Go module proxy (log ${logFile})`);
-      await runLogged('go', ['get', `${MODULE}/cmd/dendrite@v${version}`], logFile, buildDir);
+      await runLogged('go', ['get', `${MODULE}/cmd/dendrite@v${version}`], logFile, { cwd: buildDir });
       progress(`building dendrite v${version} with ${goVersion.replace(/^go version /, '')} (takes a few minutes on 2 cores; log ${logFile})`);
       // -buildvcs=false: the build directory sits inside whatever repository holds the lab home; its
       // git state is not Dendrite's. -trimpath: no build-machine paths in the binary.
-      await runLogged('go', ['build', '-buildvcs=false', '-trimpath', '-o', binary, `${MODULE}/cmd/dendrite`], logFile, buildDir);
+      await runLogged('go', ['build', '-buildvcs=false', '-trimpath', '-o', binary, `${MODULE}/cmd/dendrite`], logFile, { cwd: buildDir });
       const now = await installedVersion();
       if (now !== version) {
         throw new Error(`dendrite build in ${home}: expected version ${version}, the binary reports ${now ?? 'nothing'}\n${logTail({ logFile })}`);
@@ -159,7 +159,7 @@ export function createDendriteAdapter(version: string = DENDRITE_VERSION): Nativ
       });
 
       try {
-        await waitHealthy(proc, plan.address);
+        await waitHttpAndPort('dendrite', proc, `http://${plan.address}:${CLIENT_PORT}/_matrix/client/versions`, plan.address, FEDERATION_PORT, START_TIMEOUT_MS);
         const reported = plan.settings.federation === false ? await landingPageVersion(plan) : (await matrixServerVersion(`https://${plan.address}:${FEDERATION_PORT}`, plan.domain, plan.caFile)).version;
         progress(`${plan.name}: dendrite ${reported} ready in ${Date.now() - startedAt} ms`);
         if (!reported.startsWith(version)) {
@@ -288,34 +288,7 @@ function serverEnv(plan: OrganisationPlan, files: ConfigFiles): NodeJS.ProcessEn
   return env;
 }
 
-async function waitHealthy(proc: LabProcess, address: string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  const versionsUrl = `http://${address}:${CLIENT_PORT}/_matrix/client/versions`;
-  let clientUp = false;
-  let federationOpen = false;
-  while (!(clientUp && federationOpen)) {
-    if (!isAlive(proc.pid)) {
-      throw new Error(`dendrite (${proc.name}) exited during start-up; log ${proc.logFile}:\n${logTail(proc, 25)}`);
-    }
-    if (Date.now() > deadline) {
-      const waiting = [clientUp ? '' : `${versionsUrl} → 200`, federationOpen ? '' : `${address}:${FEDERATION_PORT} accepting`].filter(Boolean).join(' and ');
-      throw new Error(`dendrite (${proc.name}) not ready after ${START_TIMEOUT_MS} ms (waiting for ${waiting}); log ${proc.logFile}:\n${logTail(proc, 25)}`);
-    }
-    if (!clientUp) clientUp = await answers200(versionsUrl);
-    if (clientUp && !federationOpen) federationOpen = await portAccepts(address, FEDERATION_PORT);
-    if (!(clientUp && federationOpen)) await sleep(100);
-  }
-}
 
-async function answers200(url: string): Promise<boolean> {
-  try {
-    const response = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 });
-    await response.body.dump();
-    return response.statusCode === 200;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * With federation disabled Dendrite serves no /_matrix/federation routes, so the version comes from the
@@ -330,16 +303,3 @@ async function landingPageVersion(plan: OrganisationPlan): Promise<string> {
   return match[1];
 }
 
-/** Runs a command to completion with its output appended to logFile; throws with the log's tail. */
-function runLogged(command: string, args: string[], logFile: string, cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const out = openSync(logFile, 'a');
-    const child = spawn(command, args, { stdio: ['ignore', out, out], cwd });
-    closeSync(out);
-    child.once('error', (error) => reject(new Error(`${command} ${args.join(' ')}: ${error.message}`)));
-    child.once('exit', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}); log ${logFile}:\n${logTail({ logFile }, 20)}`));
-    });
-  });
-}

@@ -2,19 +2,18 @@
  * Synapse (Matrix) in the native lab: a PyPI install in a venv, one process per organisation,
  * name resolution confined to the lab DNS through a private mount namespace.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { request } from 'undici';
 import { stringify } from 'yaml';
 import { installDir } from '../../config/paths.ts';
 import { matrixServerVersion } from '../../probes/matrix-version.ts';
-import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
+import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
+import { runLogged, waitHttpAndPort } from './ready.ts';
 import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
@@ -142,7 +141,7 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
       });
 
       try {
-        await waitHealthy(proc, plan.address);
+        await waitHttpAndPort('synapse', proc, `http://${plan.address}:${CLIENT_PORT}/health`, plan.address, FEDERATION_PORT, START_TIMEOUT_MS);
         const reported = (await matrixServerVersion(`https://${plan.address}:${FEDERATION_PORT}`, plan.domain, plan.caFile)).version;
         if (!reported.startsWith(version)) {
           progress(`${plan.name}: note: synapse reports version ${reported}, declared ${version}`);
@@ -313,46 +312,5 @@ function serverEnv(venvDir: string): NodeJS.ProcessEnv {
   return env;
 }
 
-async function waitHealthy(proc: LabProcess, address: string): Promise<void> {
-  const started = Date.now();
-  const deadline = started + START_TIMEOUT_MS;
-  const healthUrl = `http://${address}:${CLIENT_PORT}/health`;
-  let healthy = false;
-  let federationOpen = false;
-  while (!(healthy && federationOpen)) {
-    if (!isAlive(proc.pid)) {
-      throw new Error(`synapse (${proc.name}) exited during start-up; log ${proc.logFile}:\n${logTail(proc, 25)}`);
-    }
-    if (Date.now() > deadline) {
-      const waiting = [healthy ? '' : `${healthUrl} → 200`, federationOpen ? '' : `${address}:${FEDERATION_PORT} accepting`].filter(Boolean).join(' and ');
-      throw new Error(`synapse (${proc.name}) not ready after ${START_TIMEOUT_MS} ms (waiting for ${waiting}); log ${proc.logFile}:\n${logTail(proc, 25)}`);
-    }
-    if (!healthy) healthy = await healthOk(healthUrl);
-    if (healthy && !federationOpen) federationOpen = await portAccepts(address, FEDERATION_PORT);
-    if (!(healthy && federationOpen)) await sleep(100);
-  }
-}
 
-async function healthOk(url: string): Promise<boolean> {
-  try {
-    const response = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 });
-    await response.body.dump();
-    return response.statusCode === 200;
-  } catch {
-    return false;
-  }
-}
 
-/** Runs a command to completion with its output appended to logFile; throws with the log's tail. */
-function runLogged(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const out = openSync(logFile, 'a');
-    const child = spawn(command, args, { stdio: ['ignore', out, out], env });
-    closeSync(out);
-    child.once('error', (error) => reject(new Error(`${command} ${args.join(' ')}: ${error.message}`)));
-    child.once('exit', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}); log ${logFile}:\n${logTail({ logFile }, 20)}`));
-    });
-  });
-}
