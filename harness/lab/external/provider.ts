@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { driverFor } from '../../drivers/index.ts';
 import { xmppServerVersion } from '../../drivers/xmpp.ts';
@@ -35,7 +36,13 @@ export function externalProvider(target: Target): LabProvider {
         ...(target.dnsServer ? { dnsAddress: target.dnsServer } : {}),
       };
       driverFor(description); // fail now if the driver cannot be set up (e.g. an unreadable CA file)
-      return { description, down: async () => {} };
+      // Nothing to stop; only the claim files of pre-created accounts are this run's to remove.
+      const down = async () => {
+        for (const org of Object.values(target.organisations)) {
+          if (org.provisioning.method === 'pre-created') rmSync(org.provisioning.claimDir, { recursive: true, force: true });
+        }
+      };
+      return { description, down };
     },
   };
 }

@@ -1,4 +1,3 @@
-import { mkdtempSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Catalogue } from '../../catalogue/catalogue.ts';
 import { InputError } from '../../config/input-error.ts';
@@ -49,7 +48,8 @@ export function loadTarget(file: string, catalogue: Catalogue): Target {
   const data = validateAgainst<TargetFile>(join(profilesDir, 'schema', 'target.schema.json'), readYaml(file), file);
   const here = dirname(resolve(file));
   const absolute = (path: string) => (isAbsolute(path) ? path : join(here, path));
-  const claimDir = mkdtempSync(join(labHome, 'claims-'));
+  // Created by the first claim (pre-created accounts only) and removed when the run's lab goes down.
+  const claimDir = join(labHome, `claims-${process.pid}-${Date.now()}`);
   const problems: string[] = [];
   const organisations = {} as Record<OrgName, TargetOrganisation>;
   for (const name of organisationNames) {
