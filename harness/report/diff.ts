@@ -91,7 +91,9 @@ const firstLine = (text?: string) => text?.split('\n')[0];
 export function diffReports(a: Report, b: Report): ReportDiff {
   const warnings: string[] = [];
   if (a.profile.id !== b.profile.id) warnings.push(`the runs are of different profiles (${a.profile.id} vs ${b.profile.id})`);
-  if (a.product.id !== b.product.id) warnings.push(`the runs are of different products (${a.product.id} vs ${b.product.id})`);
+  // synapse@1.150.0 and synapse are one product at two versions: the CI use, no warning.
+  const productOf = (r: Report) => r.product.id.replace(/@[^@]*$/, '');
+  if (productOf(a) !== productOf(b)) warnings.push(`the runs are of different products (${a.product.id} vs ${b.product.id})`);
   for (const [side, r] of [['A', a], ['B', b]] as const) {
     if (r.run.status !== 'complete') warnings.push(`run ${side} (${r.run.id}) is incomplete${r.run.note ? `: ${r.run.note}` : ''}`);
   }
@@ -150,6 +152,9 @@ export function diffReports(a: Report, b: Report): ReportDiff {
     tests.push({ id: t.id, requirements: t.requirements, change: 'added', to: t.status, ...(t.message ? { message: firstLine(t.message)! } : {}) });
   }
 
+  const removed = tests.filter((t) => t.change === 'removed').length;
+  if (removed) warnings.push(`${removed} test(s) of A are not in B (another -t filter or suite version?): a Yes they evidenced and B lacks counts as evidence lost`);
+
   const all: Array<{ change: Change }> = [...profiles, ...requirements, ...tests];
   const count = (change: Change) => [...requirements, ...tests].filter((x) => x.change === change).length;
   return {
@@ -167,7 +172,7 @@ const titles: Record<Change, string> = { regressed: 'Regressed', improved: 'Impr
 
 /** The diff for a terminal or a CI log: regressions first, one line per requirement or test. */
 export function diffText(diff: ReportDiff): string {
-  const run = (r: RunSummary) => `${r.product} ${r.version} (run ${r.runId}, profile ${r.profile})`;
+  const run = (r: RunSummary) => `${r.product.endsWith(`@${r.version}`) ? r.product : `${r.product} ${r.version}`} (run ${r.runId}, profile ${r.profile})`;
   const lines = [`fedconf diff: A = ${run(diff.a)}`, `              B = ${run(diff.b)}`];
   for (const w of diff.warnings) lines.push(`warning: ${w}`);
   for (const p of diff.profiles) lines.push(`profile ${p.id}: ${p.from} → ${p.to} (${p.change})`);
