@@ -17,6 +17,8 @@ import { runCleanups } from '../runner/shutdown.ts';
 import { interopTable } from '../report/interop.ts';
 import { ProgressDisplay } from './progress.ts';
 import { summaryTable } from './summary.ts';
+import { registerAnswers } from './answers.ts';
+import { registerDiff } from './diff.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -176,6 +178,10 @@ program.command('setup')
     display.done();
     console.error('lab servers installed');
   });
+
+// Commands on existing runs (issue 8): answer sheet and diff.
+registerAnswers(program);
+registerDiff(program);
 
 program.addOption(new Option('--no-color').hideHelp());
 

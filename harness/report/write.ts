@@ -5,6 +5,7 @@ import { Eta } from 'eta';
 import { create } from 'xmlbuilder2';
 import { validateAgainst } from '../config/load.ts';
 import { reportsDir, repoRoot } from '../config/paths.ts';
+import { writeAnswerSheetCsv } from './answer-sheet.ts';
 import type { Report } from './model.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -68,8 +69,10 @@ export function writeJunit(dir: string, report: Report): void {
   writeFileSync(join(dir, 'junit.xml'), root.end({ prettyPrint: true }));
 }
 
+/** Everything written after every test; the .xlsx answer sheets follow at the end (writeAnswerSheetXlsx). */
 export function writeAll(dir: string, report: Report): void {
   writeReportJson(dir, report);
   writeReportHtml(dir, report);
   writeJunit(dir, report);
+  writeAnswerSheetCsv(dir, report);
 }

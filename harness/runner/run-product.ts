@@ -8,6 +8,7 @@ import type { LabDescription } from '../lab/types.ts';
 import { buildReport } from '../report/build.ts';
 import type { Report } from '../report/model.ts';
 import { runDirectory, writeAll } from '../report/write.ts';
+import { writeAnswerSheetXlsx } from '../report/answer-sheet.ts';
 import type { TestResult } from '../verdict/model.ts';
 import { serveLabControls } from '../lab/control-server.ts';
 import { runScenarios } from './scenarios.ts';
@@ -66,7 +67,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
   let interrupted = true;
   const stop = async () => {
     await running?.down(progress);
-    if (interrupted) save(false, 'the run was interrupted; results up to that point are kept', new Date());
+    if (interrupted) await writeAnswerSheetXlsx(dir, save(false, 'the run was interrupted; results up to that point are kept', new Date()));
   };
   const forget = onShutdown(stop);
   const timings = { labUpMs: 0, scenariosMs: 0, labDownMs: 0 };
@@ -92,7 +93,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     interrupted = false;
   } catch (error) {
     interrupted = false;
-    save(false, `the run stopped early: ${(error as Error).message}`, new Date());
+    await writeAnswerSheetXlsx(dir, save(false, `the run stopped early: ${(error as Error).message}`, new Date()));
     throw error;
   } finally {
     forget();
@@ -101,5 +102,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     await running?.down(progress);
     timings.labDownMs = lap();
   }
-  return { report: save(true, undefined, new Date()), dir, timings };
+  const final = save(true, undefined, new Date());
+  await writeAnswerSheetXlsx(dir, final);
+  return { report: final, dir, timings };
 }
