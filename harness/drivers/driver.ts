@@ -58,6 +58,17 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
+/** What a directory search gave: the addresses found, or that the organisation offers no directory at all. */
+export type DirectoryAnswer = { offered: true; found: string[] } | { offered: false; why: string };
+
+/** How a new room treats guests (GST-*): absent keeps the driver's usual room. */
+export interface RoomOptions {
+  /** true: opened to guests (M: m.room.guest_access can_join; X: an open MUC); false: closed to them (M: forbidden; X: members-only). */
+  guests?: boolean;
+  /** 'joined': people who join later see nothing sent before they joined (M: history_visibility joined; X: history length 0). */
+  history?: 'joined';
+}
+
 /** A logged-in user, protocol-neutral. Scenarios are written against this only. */
 export interface ChatClient {
   readonly account: Account;
@@ -66,7 +77,7 @@ export interface ChatClient {
   /** Accept a 1:1 conversation someone else opened (Matrix: join on invite; XMPP: nothing to accept). */
   acceptDirect(fromAddress: string, options?: Partial<WaitOptions>): Promise<Conversation>;
   /** Create a persistent group room (Matrix room / XMPP MUC) hosted on this user's organisation. */
-  createRoom(name: string): Promise<{ conversation: Conversation; ref: string }>;
+  createRoom(name: string, options?: RoomOptions): Promise<{ conversation: Conversation; ref: string }>;
   /** Join a room by the reference its creator got from createRoom (room id / MUC JID). */
   joinRoom(ref: string): Promise<Conversation>;
   /** Send a message; resolves with its id (what edit/retract/react/threadRoot take). */
@@ -79,6 +90,13 @@ export interface ChatClient {
   react(conversation: Conversation, messageId: string, key: string): Promise<string>;
   /** Resolve with the first received event (past or future) that matches; on timeout throw ConformanceFailure. */
   waitFor(match: (event: ChatEvent) => boolean, options: WaitOptions): Promise<ChatEvent>;
+  /** Invite someone into a room (M: /invite; X: XEP-0045 §7.8.2 mediated invitation). A refusal is a ConformanceFailure. */
+  invite(conversation: Conversation, address: string): Promise<void>;
+  /**
+   * Search the user directory of this user's organisation (M: POST /user_directory/search; X: a XEP-0055 search
+   * service the server lists in disco#items). A refusal is a ConformanceFailure; a server without one says so.
+   */
+  searchDirectory(term: string): Promise<DirectoryAnswer>;
   /** Messages received so far in a conversation, in arrival order. */
   messages(conversation: Conversation): MessageEvent[];
   /** Current members of a room as this client's server reports them. */
@@ -92,6 +110,16 @@ export interface ChatClient {
 export interface ProtocolDriver {
   readonly protocol: Protocol;
   connect(account: Account): Promise<ChatClient>;
+  /**
+   * A guest with no account on `org` (M: guest registration; X: SASL ANONYMOUS on the organisation's guest host).
+   * Throws GuestRefused when the server turns the guest away, any other error when the harness could not ask.
+   */
+  connectGuest(org: OrganisationDescription): Promise<ChatClient>;
+}
+
+/** The server refused a guest: an answer about the product, not a harness failure. */
+export class GuestRefused extends Error {
+  override readonly name = 'GuestRefused';
 }
 
 export const defaultWaitMs = 15_000;

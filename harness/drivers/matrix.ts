@@ -19,8 +19,12 @@ import {
 } from 'matrix-js-sdk';
 import { logger as sdkLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
 import { ConformanceFailure } from '../verdict/failure.ts';
+import type { OrganisationDescription } from '../lab/types.ts';
 import {
   defaultWaitMs,
+  GuestRefused,
+  type RoomOptions,
+  type DirectoryAnswer,
   type Account,
   type ChatClient,
   type ChatEvent,
@@ -40,6 +44,10 @@ export const matrixDriver: ProtocolDriver = {
 
   async connect(account) {
     return MatrixChatClient.connect(account);
+  },
+
+  async connectGuest(org) {
+    return MatrixChatClient.connectGuest(org);
   },
 };
 
@@ -68,8 +76,28 @@ class MatrixChatClient implements ChatClient {
     }).catch((error: unknown) => {
       throw new Error(`${account.address}: login on ${baseUrl} failed: ${errorText(error)}`);
     });
+    return MatrixChatClient.start(account, login);
+  }
+
+  /**
+   * Client-Server API "Guest access": POST /register?kind=guest gives a guest user and access token with no
+   * credentials. A 4xx answer is the server refusing guests (GuestRefused).
+   */
+  static async connectGuest(org: OrganisationDescription): Promise<MatrixChatClient> {
+    const anonymous = createClient({ baseUrl: org.clientUrl, logger: quietLogger });
+    const registered = await anonymous.registerGuest({ body: { initial_device_display_name: 'fedconf guest' } }).catch((error: unknown) => {
+      if (error instanceof MatrixError && error.httpStatus !== undefined && error.httpStatus >= 400 && error.httpStatus < 500) {
+        throw new GuestRefused(`${org.domain} refused guest registration: HTTP ${error.httpStatus} ${error.errcode ?? ''} ${error.data.error ?? ''}`.trim());
+      }
+      throw new Error(`guest registration on ${org.clientUrl} failed: ${errorText(error)}`, { cause: error });
+    }) as { user_id: string; access_token: string; device_id: string };
+    const localpart = registered.user_id.replace(/^@/, '').split(':')[0] ?? registered.user_id;
+    return MatrixChatClient.start({ address: registered.user_id, localpart, password: '', org }, registered, { guest: true });
+  }
+
+  private static async start(account: Account, login: { user_id: string; access_token: string; device_id: string }, options: { guest?: boolean } = {}): Promise<MatrixChatClient> {
     const client = createClient({
-      baseUrl,
+      baseUrl: account.org.clientUrl,
       userId: login.user_id,
       accessToken: login.access_token,
       deviceId: login.device_id,
@@ -78,6 +106,8 @@ class MatrixChatClient implements ChatClient {
       scheduler: new MatrixScheduler(() => -1),
     });
     unrefRequestTimeouts(client);
+    // A guest's sync must not ask for what guests are refused (push rules, server-side filters).
+    if (options.guest) client.setGuest(true);
     const chat = new MatrixChatClient(account, client);
     chat.listen();
     try {
@@ -288,11 +318,27 @@ class MatrixChatClient implements ChatClient {
     return { id: invite.conversation, kind: 'direct' };
   }
 
-  async createRoom(name: string): Promise<{ conversation: Conversation; ref: string }> {
+  async createRoom(name: string, options?: RoomOptions): Promise<{ conversation: Conversation; ref: string }> {
+    // Client-Server API "Guest access": m.room.guest_access can_join lets guests join; forbidden (the default) refuses them.
+    const guestAccess = options?.guests === undefined ? []
+      : [{ type: 'm.room.guest_access', state_key: '', content: { guest_access: options.guests ? 'can_join' : 'forbidden' } }];
+    // "Room history visibility": with "joined", members see events from their own join on only.
+    const history = options?.history === 'joined' ? [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }] : [];
     const { room_id: roomId } = await this.operation(`create room "${name}"`, () =>
-      this.client.createRoom({ name, preset: Preset.PublicChat }));
+      this.client.createRoom({ name, preset: Preset.PublicChat, initial_state: [...guestAccess, ...history] }));
     this.note('SENT', roomId, `createRoom name=${JSON.stringify(name)}`);
     return { conversation: { id: roomId, kind: 'room' }, ref: roomRef(roomId, this.account.org.domain) };
+  }
+
+  async invite(conversation: Conversation, address: string): Promise<void> {
+    await this.operation(`invite ${address} to ${conversation.id}`, () => this.client.invite(conversation.id, address));
+    this.note('SENT', conversation.id, `invite ${address}`);
+  }
+
+  async searchDirectory(term: string): Promise<DirectoryAnswer> {
+    const { results } = await this.operation(`search the user directory for "${term}"`, () => this.client.searchUserDirectory({ term, limit: 10 }));
+    this.note('SENT', '-', `user directory search ${JSON.stringify(term)} → ${results.length} result(s)`);
+    return { offered: true, found: results.map((r) => r.user_id) };
   }
 
   async joinRoom(ref: string): Promise<Conversation> {

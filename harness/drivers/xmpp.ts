@@ -27,6 +27,9 @@ import { ConformanceFailure } from '../verdict/failure.ts';
 import type { OrganisationDescription } from '../lab/types.ts';
 import {
   defaultWaitMs,
+  GuestRefused,
+  type RoomOptions,
+  type DirectoryAnswer,
   type Account,
   type ChatClient,
   type ChatEvent,
@@ -42,6 +45,9 @@ const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
 const NS_DATA = 'jabber:x:data';
 const NS_VERSION = 'jabber:iq:version';
+const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+const NS_SEARCH = 'jabber:iq:search';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const NS_SID = 'urn:xmpp:sid:0';
 const NS_CORRECT = 'urn:xmpp:message-correct:0';
@@ -52,6 +58,8 @@ const NS_REFERENCE = 'urn:xmpp:reference:0';
 const NS_HINTS = 'urn:xmpp:hints';
 
 const connectTimeoutMs = 15_000;
+/** How long invite() waits for a room to bounce a mediated invitation. */
+const inviteRefusalWaitMs = 2_000;
 /** How long connect() waits for the server to reflect the initial presence before going on regardless. */
 const presenceEchoMs = 5_000;
 
@@ -187,6 +195,8 @@ interface Waiter {
 interface SessionOptions {
   ca: Buffer;
   resource?: string;
+  /** Log in as a guest: SASL ANONYMOUS (RFC 4505, XEP-0175) on account.org's guest host; the server names the JID. */
+  anonymous?: boolean;
 }
 
 class XmppChatClient implements ChatClient {
@@ -206,11 +216,16 @@ class XmppChatClient implements ChatClient {
     await installLabTrust();
     const xmpp = client({
       service: clientService(account.org),
-      domain: account.org.domain,
-      username: account.localpart,
+      domain: options.anonymous ? account.org.guestDomain ?? account.org.domain : account.org.domain,
+      ...(options.anonymous ? {} : { username: account.localpart }),
       // PLAIN inside the verified TLS channel. xmpp.js computes SCRAM's PBKDF2 with one WebCrypto call per
       // iteration, about 2 s per login against Prosody's 10 000 iterations; without TLS PLAIN is never offered.
       credentials: async (authenticate, mechanisms, _fast, entity) => {
+        if (options.anonymous) {
+          if (!mechanisms.includes('ANONYMOUS')) throw new GuestRefused(`the guest host offers no SASL ANONYMOUS (offered: ${mechanisms.join(', ')})`);
+          await authenticate({}, 'ANONYMOUS', xml('user-agent', { id: randomUUID() }));
+          return;
+        }
         const mechanism = entity.isSecure() && mechanisms.includes('PLAIN') ? 'PLAIN' : mechanisms.find((m) => m !== 'PLAIN');
         if (!mechanism) throw new Error(`no usable SASL mechanism among ${mechanisms.join(', ')}`);
         await authenticate({ username: account.localpart, password: account.password }, mechanism, xml('user-agent', { id: randomUUID() }));
@@ -249,6 +264,9 @@ class XmppChatClient implements ChatClient {
       ]);
     } catch (error) {
       await session.shutdown();
+      if (options.anonymous && isGuestRefusal(error)) {
+        throw new GuestRefused(`${account.org.guestDomain ?? account.org.domain} refused the guest: ${(error as Error).message}`);
+      }
       const reason = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
       throw new Error(`xmpp driver: ${account.address} could not log in at ${account.org.clientUrl}: ${reason}`, { cause: error });
     } finally {
@@ -275,6 +293,11 @@ class XmppChatClient implements ChatClient {
         resolve();
       }, presenceEchoMs);
     });
+    if (options.anonymous && xmpp.jid) {
+      // The server chose the guest's JID; from now on the guest is known by it.
+      account.address = xmpp.jid.bare().toString();
+      account.localpart = xmpp.jid.local;
+    }
     await xmpp.send(xml('presence'));
     await reflected;
     return session;
@@ -497,12 +520,14 @@ class XmppChatClient implements ChatClient {
     }
   }
 
-  async createRoom(name: string): Promise<{ conversation: Conversation; ref: string }> {
+  async createRoom(name: string, options?: RoomOptions): Promise<{ conversation: Conversation; ref: string }> {
     const node = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
     const roomJid = `${node}@${this.mucDomain()}`;
     const { created } = await this.join(roomJid);
     if (created) {
       const field = (name: string, value: string) => xml('field', { var: name }, xml('value', {}, value));
+      // A room without the field is configured without it; whether newcomers then see history is for the scenario to observe.
+      const limitHistory = options?.history === 'joined' && await this.offersConfigField(roomJid, 'muc#roomconfig_historylength');
       try {
         await this.xmpp.iqCaller.request(xml('iq', { type: 'set', to: roomJid },
           xml('query', { xmlns: NS_MUC_OWNER },
@@ -510,7 +535,11 @@ class XmppChatClient implements ChatClient {
               field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'),
               field('muc#roomconfig_persistentroom', '1'),
               field('muc#roomconfig_publicroom', '1'),
-              field('muc#roomconfig_whois', 'anyone')))), defaultWaitMs);
+              field('muc#roomconfig_whois', 'anyone'),
+              // XEP-0045 §10.2: a members-only room admits only users with an affiliation, so no guest.
+              ...(options?.guests === undefined ? [] : [field('muc#roomconfig_membersonly', options.guests ? '0' : '1')]),
+              // The number of past messages the room sends to someone joining (XEP-0045 §7.2.15 "Discussion History").
+              ...(limitHistory ? [field('muc#roomconfig_historylength', '0')] : [])))), defaultWaitMs);
       } catch (error) {
         if (error instanceof Error && error.name === 'StanzaError') {
           throw new ConformanceFailure(`${this.account.address} created ${roomJid} but the server refused to make it persistent, `
@@ -520,6 +549,38 @@ class XmppChatClient implements ChatClient {
       }
     }
     return { conversation: { id: roomJid, kind: 'room' }, ref: roomJid };
+  }
+
+  /**
+   * XEP-0045 §7.8.2 "Mediated Invitation": the invitation goes to the room, which forwards it; a room that refuses
+   * answers with a message of type error (not-allowed / forbidden), which is awaited briefly.
+   */
+  async invite(conversation: Conversation, address: string): Promise<void> {
+    const id = `fedconf-${randomUUID()}`;
+    const refused = new Promise<Element | undefined>((resolve) => {
+      const timer = setTimeout(() => { this.xmpp.removeListener('stanza', onStanza); resolve(undefined); }, inviteRefusalWaitMs);
+      const onStanza = (stanza: Element) => {
+        if (!stanza.is('message') || stanza.attrs.type !== 'error' || stanza.attrs.id !== id) return;
+        clearTimeout(timer);
+        this.xmpp.removeListener('stanza', onStanza);
+        resolve(stanza);
+      };
+      this.xmpp.on('stanza', onStanza);
+    });
+    await this.xmpp.send(xml('message', { to: conversation.id, id }, xml('x', { xmlns: NS_MUC_USER }, xml('invite', { to: bare(address) }))));
+    const error = await refused;
+    if (error) {
+      const condition = error.getChild('error')?.children.find((c): c is Element => typeof c !== 'string')?.name ?? 'unknown';
+      throw new ConformanceFailure(`${this.account.address} could not invite ${address} to ${conversation.id}: the room answered ${condition}`, this.transcript().join('\n'));
+    }
+  }
+
+  /** Whether the room's configuration form (XEP-0045 §10.1.3) offers `variable`; a missing one is noted. */
+  private async offersConfigField(roomJid: string, variable: string): Promise<boolean> {
+    const form = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: roomJid }, xml('query', { xmlns: NS_MUC_OWNER })), defaultWaitMs);
+    const fields = form.getChild('query', NS_MUC_OWNER)?.getChild('x', NS_DATA)?.getChildren('field').map((f: Element) => String(f.attrs.var)) ?? [];
+    if (!fields.includes(variable)) this.note(`${roomJid}'s configuration form offers no ${variable} (fields: ${fields.join(', ')})`);
+    return fields.includes(variable);
   }
 
   async joinRoom(ref: string): Promise<Conversation> {
@@ -657,6 +718,37 @@ class XmppChatClient implements ChatClient {
   }
 
   /** XEP-0092 software version of any entity (the server: its domain). */
+  /** XEP-0055 §2: find a search service among the server's disco#items and search it by the `nick` field. */
+  async searchDirectory(term: string): Promise<DirectoryAnswer> {
+    // The organisation's directory: services listed by its own domain and by the host this user is on (a guest's).
+    const hosts = [...new Set([this.account.address.split('@')[1] ?? this.account.org.domain, this.account.org.domain])];
+    const jids = [...hosts];
+    for (const host of hosts) {
+      const items = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: host }, xml('query', { xmlns: NS_DISCO_ITEMS })), defaultWaitMs).catch(() => undefined);
+      jids.push(...(items?.getChild('query', NS_DISCO_ITEMS)?.getChildren('item') ?? []).map((i: Element) => String(i.attrs.jid)));
+    }
+    const domain = this.account.org.domain;
+    let service: string | undefined;
+    for (const jid of jids) {
+      const info = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: jid }, xml('query', { xmlns: NS_DISCO_INFO })), defaultWaitMs).catch(() => undefined);
+      if (info?.getChild('query', NS_DISCO_INFO)?.getChildren('feature').some((f: Element) => f.attrs.var === NS_SEARCH)) { service = jid; break; }
+    }
+    if (!service) {
+      this.note(`no ${NS_SEARCH} service among ${jids.join(', ')}`);
+      return { offered: false, why: `${domain} lists no ${NS_SEARCH} service (checked ${jids.join(', ')})` };
+    }
+    try {
+      const reply = await this.xmpp.iqCaller.request(xml('iq', { type: 'set', to: service }, xml('query', { xmlns: NS_SEARCH }, xml('nick', {}, term))), defaultWaitMs);
+      const found = (reply.getChild('query', NS_SEARCH)?.getChildren('item') ?? []).map((i: Element) => String(i.attrs.jid));
+      return { offered: true, found };
+    } catch (error) {
+      if (error instanceof Error && error.name === 'StanzaError') {
+        throw new ConformanceFailure(`${this.account.address} could not search ${service}: ${error.message}`, this.transcript().join('\n'));
+      }
+      throw error;
+    }
+  }
+
   async softwareVersion(target: string): Promise<{ name: string; version: string; os?: string }> {
     const reply = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: target }, xml('query', { xmlns: NS_VERSION })), defaultWaitMs);
     const query = reply.getChild('query', NS_VERSION);
@@ -708,6 +800,19 @@ async function connect(account: Account): Promise<ChatClient> {
   return XmppChatClient.open(account, { ca: labCa() });
 }
 
+/** A guest session on the organisation's SASL ANONYMOUS host (its guestDomain). */
+async function connectGuest(org: OrganisationDescription): Promise<ChatClient> {
+  if (!org.guestDomain) throw new GuestRefused(`${org.domain} declares no guest (SASL ANONYMOUS) host`);
+  return XmppChatClient.open({ address: `guest@${org.guestDomain}`, localpart: 'guest', password: '', org }, { ca: labCa(), anonymous: true });
+}
+
+/** The server's answer to a guest login attempt: no such host, or SASL refused — not a connection failure. */
+function isGuestRefusal(error: unknown): boolean {
+  if (error instanceof GuestRefused) return true;
+  const condition = (error as { condition?: string } | undefined)?.condition;
+  return ['host-unknown', 'not-authorized', 'invalid-mechanism', 'mechanism-too-weak', 'policy-violation'].includes(condition ?? '');
+}
+
 /**
  * The software name and version the running server reports (XEP-0092), asked by a short-lived account
  * `fedconf-probe` that is deleted again afterwards.
@@ -729,4 +834,5 @@ export async function xmppServerVersion(org: OrganisationDescription, caFile: st
 export const xmppDriver: ProtocolDriver = {
   protocol: 'xmpp',
   connect,
+  connectGuest,
 };

@@ -41,6 +41,8 @@ export interface OrganisationDescription {
   /** XMPP: the MUC service domain (conference.org-a.test). */
   mucDomain?: string;
   provisioning: Provisioning;
+  /** XMPP: the host that admits guests by SASL ANONYMOUS (guest.org-a.test); absent: the organisation offers none. */
+  guestDomain?: string;
 }
 
 /** Lifecycle controls a lab offers to scenarios (the native lab: all; an external target: what it declares). */

@@ -50,6 +50,16 @@ export class Session {
     return client;
   }
 
+  /**
+   * A guest of `org` (no account there), logged in. Throws GuestRefused when the server turns guests away; the
+   * scenario decides whether that is the expected answer.
+   */
+  async guest(org: OrgName): Promise<ChatClient> {
+    const client = this.timing(await this.timed(() => this.driver.connectGuest(this.lab.organisations[org])));
+    this.clients.push(client);
+    return client;
+  }
+
   private async timed<T>(call: () => Promise<T>): Promise<T> {
     const start = performance.now();
     try {

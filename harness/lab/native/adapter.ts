@@ -26,13 +26,36 @@ export interface LabSettings {
    * <domain>:443, where no federation API answers — the "well-known pointing to the wrong port" FED-DISCOVERY control.
    */
   wellKnownWrongPort?: boolean;
+  /**
+   * false: the organisation turns guests away (M: no guest registration; X: no SASL ANONYMOUS host) — the GST-JOIN
+   * negative control, and what GST-DISABLE's operator switch sets. The lab's deployments admit guests otherwise.
+   */
+  guests?: boolean;
+  /** true: the server admits guests whatever `guests` says — an operator switch that does nothing (the GST-DISABLE control). */
+  guestsAlwaysOn?: boolean;
+}
+
+/** XMPP: the host on which an organisation's guests log in anonymously. */
+export const guestDomainOf = (domain: string): string => `guest.${domain}`;
+
+/** Whether an organisation run with these settings admits guests. */
+export function guestsAdmitted(settings: LabSettings): boolean {
+  return settings.guestsAlwaysOn === true || settings.guests !== false;
 }
 
 /** Refuses settings an adapter does not honour, so a variant never runs silently as the stock product. */
 export function refuseUnknownSettings(adapter: string, settings: LabSettings, known: ReadonlyArray<keyof LabSettings>): void {
   const unknown = Object.keys(settings).filter((key) => !(known as readonly string[]).includes(key));
   if (unknown.length) throw new Error(`${adapter} adapter: unknown lab setting ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
+  for (const key of guestSwitches) {
+    if (settings[key] !== undefined && typeof settings[key] !== 'boolean') {
+      throw new Error(`${adapter} adapter: lab setting ${key} must be true or false, got ${JSON.stringify(settings[key])}`);
+    }
+  }
 }
+
+/** The guest switches every adapter honours. */
+export const guestSwitches = ['guests', 'guestsAlwaysOn'] as const satisfies ReadonlyArray<keyof LabSettings>;
 
 /** Everything an adapter needs to run one organisation on this machine. */
 export interface OrganisationPlan {

@@ -16,7 +16,7 @@ import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { portAccepts } from '../wait.ts';
 import { runLogged, waitHttpAndPort } from './ready.ts';
-import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
+import { guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -34,7 +34,7 @@ const FEDERATION_PORT = 8448;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', ...guestSwitches];
 
 /**
  * A server signing key in Dendrite's format (what its `generate-keys --private-key` writes): a PEM block
@@ -233,7 +233,7 @@ function dendriteConfig(plan: OrganisationPlan, files: ConfigFiles, registration
     app_service_api: { disable_tls_validation: false, config_files: [] },
     client_api: {
       registration_disabled: true,
-      guests_disabled: true,
+      guests_disabled: !guestsAdmitted(plan.settings),
       registration_shared_secret: registrationSecret,
       enable_registration_captcha: false,
       rate_limiting: { enabled: false, threshold: 20, cooloff_ms: 500 },

@@ -24,7 +24,7 @@ import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../
 import type { OrganisationDescription, Provisioning } from '../types.ts';
 import { portAccepts } from '../wait.ts';
 import { installDebianPackages } from './debian.ts';
-import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
+import { guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -46,7 +46,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', ...guestSwitches];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -76,6 +76,8 @@ export interface EjabberdConfig {
   caFile: string;
   federation: boolean;
   logLevel?: string;
+  /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
+  guests?: boolean;
 }
 
 type Yaml = Record<string, unknown>;
@@ -105,7 +107,12 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   if (!c.federation) config.s2s_access = 'none';
 
   if (c.logLevel) config.loglevel = c.logLevel;
-  config.hosts = [c.domain];
+  // Guests: anonymous logins (SASL ANONYMOUS) on their own host; without it guest.<domain> is not served.
+  config.hosts = c.guests === true ? [c.domain, guestDomainOf(c.domain)] : [c.domain];
+  if (c.guests === true) config.host_config = { [guestDomainOf(c.domain)]: { auth_method: ['anonymous'], anonymous_protocol: 'sasl_anon' } };
+  // Only users of the organisation's own host create rooms (stock: every local user, guests included) — GST-LIMITS.
+  config.acl = { ...(isObject(config.acl) ? config.acl : {}), organisation: { server: c.domain } };
+  config.access_rules = { ...(isObject(config.access_rules) ? config.access_rules : {}), muc_create: { allow: 'organisation' } };
   config.certfiles = [c.certificateFile, c.keyFile];
   // Trust anchors for verifying peers (s2s SASL EXTERNAL): the lab CA only.
   config.ca_file = c.caFile;
@@ -271,6 +278,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     keyFile,
     caFile,
     federation,
+    guests: guestsAdmitted(plan.settings),
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });
   writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `
@@ -356,6 +364,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
       clientUrl: `xmpp://${plan.address}:${c2sPort}`,
       federationEndpoint: `${plan.domain}:${s2sPort}`,
       mucDomain: mucDomainOf(plan.domain),
+      guestDomain: guestDomainOf(plan.domain),
       provisioning,
     };
     const reported = await xmppServerVersion(description, plan.caFile);
@@ -398,7 +407,7 @@ export const ejabberdAdapter: NativeAdapter = {
     ];
   },
   extraHostNames(domain) {
-    return [mucDomainOf(domain)];
+    return [mucDomainOf(domain), guestDomainOf(domain)];
   },
   install,
   start,

@@ -8,7 +8,7 @@ import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { installDebianPackages } from './debian.ts';
-import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
+import { guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -20,7 +20,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', ...guestSwitches];
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -58,6 +58,8 @@ export interface ProsodyConfig {
   /** `TLSv1`: the s2s listener also accepts TLS 1.0/1.1 (Prosody's default is `tlsv1_2+`). */
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
+  guests?: boolean;
 }
 
 /** The last label of a domain: the zone libunbound must pass through to the lab DNS. */
@@ -114,9 +116,14 @@ export function prosodyConfig(c: ProsodyConfig): string {
     `VirtualHost ${luaString(c.domain)}`,
     `  ssl = ${hostSsl}`,
     '',
+    // Guests: anonymous logins on their own host (Prosody's mod_auth_anonymous; no s2s for them by default).
+    // Without it, guest.<domain> is not served and a guest's stream gets host-unknown.
+    ...(c.guests === true ? [`VirtualHost ${luaString(guestDomainOf(c.domain))}`, `  ssl = ${hostSsl}`, '  authentication = "anonymous"', ''] : []),
     `Component ${luaString(mucDomainOf(c.domain))} "muc"`,
     `  ssl = ${hostSsl}`,
     '  muc_room_locking = false',
+    // Only users of the organisation's own host create rooms: guests join rooms, they do not make them (GST-LIMITS).
+    '  restrict_room_creation = "local"',
     '',
   ].join('\n');
 }
@@ -214,6 +221,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     keyFile,
     caFile,
     ...checked,
+    guests: guestsAdmitted(plan.settings),
     logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
   }), { mode: 0o644 });
 
@@ -253,6 +261,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
       clientUrl: `xmpp://${plan.address}:${c2sPort}`,
       federationEndpoint: `${plan.domain}:${s2sPort}`,
       mucDomain: mucDomainOf(plan.domain),
+      guestDomain: guestDomainOf(plan.domain),
       provisioning: { method: 'prosodyctl', configFile },
     };
     const reported = await xmppServerVersion(description, plan.caFile);
@@ -295,7 +304,7 @@ export const prosodyAdapter: NativeAdapter = {
     ];
   },
   extraHostNames(domain) {
-    return [mucDomainOf(domain)];
+    return [mucDomainOf(domain), guestDomainOf(domain)];
   },
   install,
   start,

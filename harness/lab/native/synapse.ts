@@ -14,7 +14,7 @@ import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { runLogged, waitHttpAndPort } from './ready.ts';
-import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
+import { guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -28,7 +28,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -234,6 +234,8 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
     signing_key_path: files.signingKey,
     log_config: files.logConfig,
     enable_registration: false,
+    // Client-Server API "Guest access": guests register with kind=guest (off in stock Synapse; the lab's deployments offer it).
+    allow_guest_access: guestsAdmitted(plan.settings),
     registration_shared_secret_path: files.secret,
     bcrypt_rounds: 4,
     rc_message: unlimited,
