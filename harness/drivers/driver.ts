@@ -42,7 +42,49 @@ export type ChatEvent =
   /** A reaction `key` (an emoji) to an earlier message. */
   | { kind: 'reaction'; conversation: string; sender: string; target: string; key: string; receivedAt: number }
   | { kind: 'member'; conversation: string; member: string; membership: 'join' | 'leave' | 'invite'; receivedAt: number }
-  | { kind: 'invite'; conversation: string; sender: string; direct: boolean; receivedAt: number };
+  | { kind: 'invite'; conversation: string; sender: string; direct: boolean; receivedAt: number }
+  | FileEvent;
+
+// --- Files and profiles (FED-FILE, FED-DIRECTORY) ------------------------------------------------
+
+/** A file to share: its name (shown to the recipient), media type and bytes. */
+export interface FileToShare {
+  name: string;
+  mimeType: string;
+  data: Uint8Array;
+}
+
+/**
+ * A message that shares a file, as the receiving client parsed it. `url` is where the file lives
+ * (Matrix: the `mxc://` content URI; XMPP: the XEP-0066 out-of-band URL, the XEP-0363 GET URL).
+ */
+export interface FileEvent {
+  kind: 'file';
+  conversation: string;
+  sender: string;
+  /** The name the message gives the file (Matrix `body`/`filename`; XMPP: the URL's last path segment). */
+  name: string;
+  url: string;
+  id: string;
+  receivedAt: number;
+}
+
+/** What a profile lookup by address found. */
+export interface Profile {
+  displayName?: string;
+}
+
+/** The file and profile part of ChatClient (kept as one block). */
+export interface FileAndProfileClient {
+  /** Upload a file on one's own server and share it in the conversation; resolves with the message's id. */
+  shareFile(conversation: Conversation, file: FileToShare): Promise<string>;
+  /** Download a shared file the way this user's client would (through this user's own server / its URL). */
+  downloadFile(file: FileEvent): Promise<Uint8Array>;
+  /** Set this user's display name (Matrix profile `displayname`; XMPP vCard `FN`). */
+  setDisplayName(name: string): Promise<void>;
+  /** Look up a person's profile by address (Matrix profile API on one's own server; XMPP vcard-temp IQ). */
+  lookupProfile(address: string): Promise<Profile>;
+}
 
 /** What a message carries besides its body. Message ids are those send() returned or a message event showed. */
 export interface SendOptions {
@@ -70,7 +112,7 @@ export interface RoomOptions {
 }
 
 /** A logged-in user, protocol-neutral. Scenarios are written against this only. */
-export interface ChatClient {
+export interface ChatClient extends FileAndProfileClient {
   readonly account: Account;
   /** Start a 1:1 conversation with a person known only by address (may be on another server). */
   openDirect(peerAddress: string): Promise<Conversation>;

@@ -29,7 +29,10 @@ import {
   type ChatClient,
   type ChatEvent,
   type Conversation,
+  type FileEvent,
+  type FileToShare,
   type MessageEvent,
+  type Profile,
   type ProtocolDriver,
   type SendOptions,
   type WaitOptions,
@@ -38,6 +41,8 @@ import {
 /** How long connect() waits for the first sync; a failure here is the harness's, not the product's. */
 const connectTimeoutMs = 30_000;
 const transcriptBodyChars = 200;
+/** Message types whose content is a file behind a content URI (Client-Server API "m.room.message msgtypes"). */
+const fileMsgtypes = ['m.file', 'm.image', 'm.video', 'm.audio'];
 
 export const matrixDriver: ProtocolDriver = {
   protocol: 'matrix',
@@ -163,6 +168,12 @@ class MatrixChatClient implements ChatClient {
       return;
     }
     const body = content.body;
+    if (typeof content.url === 'string' && fileMsgtypes.includes(String(content.msgtype))) {
+      // Client-Server API "m.file" / "m.image": the content URI in `url`, the name in `filename` (v1.10+) or `body`.
+      const name = typeof content.filename === 'string' ? content.filename : typeof body === 'string' ? body : '';
+      this.record(`file ${id}`, { kind: 'file', conversation: roomId, sender, name, url: content.url, id, receivedAt });
+      return;
+    }
     const message: MessageEvent = { kind: 'message', conversation: roomId, sender, body: typeof body === 'string' ? body : '', id, receivedAt };
     const mentions = isObject(content['m.mentions']) ? content['m.mentions'].user_ids : undefined;
     if (Array.isArray(mentions)) message.mentions = mentions.filter((m): m is string => typeof m === 'string');
@@ -406,6 +417,78 @@ class MatrixChatClient implements ChatClient {
     return eventId;
   }
 
+  // --- Files and profiles (FED-FILE, FED-DIRECTORY) ----------------------------------------
+
+  async shareFile(conversation: Conversation, file: FileToShare): Promise<string> {
+    // Client-Server API "Content repository": POST /_matrix/media/v3/upload answers {content_uri: "mxc://…"}.
+    const url = `${this.account.org.clientUrl}/_matrix/media/v3/upload?filename=${encodeURIComponent(file.name)}`;
+    const answer = await this.media('upload', url, { method: 'POST', headers: { 'content-type': file.mimeType }, body: file.data });
+    const uploaded = JSON.parse(Buffer.from(answer).toString('utf8')) as { content_uri?: unknown };
+    if (typeof uploaded.content_uri !== 'string') throw new Error(`upload to ${url} answered without content_uri`);
+    this.note('SENT', conversation.id, `upload ${quote(file.name)} (${file.data.length} bytes) → ${uploaded.content_uri}`);
+    const msgtype = file.mimeType.startsWith('image/') ? 'm.image' : 'm.file';
+    const eventId = await this.sendRaw(conversation, 'm.room.message', {
+      msgtype, body: file.name, filename: file.name, url: uploaded.content_uri, info: { size: file.data.length, mimetype: file.mimeType },
+    }, `share the file ${file.name} in ${conversation.id}`);
+    this.note('SENT', conversation.id, `${this.me}: ${msgtype} ${quote(file.name)} (${eventId})`);
+    return eventId;
+  }
+
+  async downloadFile(file: FileEvent): Promise<Uint8Array> {
+    const match = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(file.url);
+    if (!match) throw new ConformanceFailure(`${file.sender}'s file message carries ${JSON.stringify(file.url)}, not an mxc:// content URI`, this.evidence());
+    const [, server, mediaId] = match as unknown as [string, string, string];
+    const path = `${encodeURIComponent(server)}/${encodeURIComponent(mediaId)}`;
+    // Spec v1.11 "Client authentication" for media: GET /_matrix/client/v1/media/download/{serverName}/{mediaId}
+    // with the access token; a server advertising no v1.11 still has the older /_matrix/media/v3/download.
+    const url = (await this.advertisesAuthenticatedMedia())
+      ? `${this.account.org.clientUrl}/_matrix/client/v1/media/download/${path}`
+      : `${this.account.org.clientUrl}/_matrix/media/v3/download/${path}`;
+    const data = await this.media('download', url, { method: 'GET' });
+    this.note('SENT', file.conversation, `download ${file.url} via ${new URL(url).pathname} → ${data.length} bytes`);
+    return data;
+  }
+
+  async setDisplayName(name: string): Promise<void> {
+    await this.operation(`set the display name ${quote(name)}`, () => this.client.setDisplayName(name));
+    this.note('SENT', '-', `${this.me}: displayname ${quote(name)}`);
+  }
+
+  async lookupProfile(address: string): Promise<Profile> {
+    // Client-Server API "Profiles": GET /_matrix/client/v3/profile/{userId}; for a remote user the server asks
+    // the user's server (Server-Server API "Querying for information": GET /_matrix/federation/v1/query/profile).
+    const info = await this.operation(`look up the profile of ${address}`, () => this.client.getProfileInfo(address));
+    this.lines.push(`RECV ${new Date().toISOString()} - profile of ${address}: ${JSON.stringify(info)}`);
+    return typeof info.displayname === 'string' ? { displayName: info.displayname } : {};
+  }
+
+  /** Whether this user's server lists spec version v1.11 or later (authenticated media) in /_matrix/client/versions. */
+  private async advertisesAuthenticatedMedia(): Promise<boolean> {
+    const response = await fetch(`${this.account.org.clientUrl}/_matrix/client/versions`, { signal: AbortSignal.timeout(defaultWaitMs) });
+    const { versions } = await response.json() as { versions?: unknown };
+    const advertised = Array.isArray(versions) ? versions.filter((v): v is string => typeof v === 'string') : [];
+    this.lines.push(`RECV ${new Date().toISOString()} - ${this.account.org.domain} /_matrix/client/versions: ${advertised.join(' ')}`);
+    return advertised.some((v) => { const m = /^v1\.(\d+)$/.exec(v); return m !== null && Number(m[1]) >= 11; });
+  }
+
+  /** One media request with this user's token; an error answer is the product refusing (ConformanceFailure). */
+  private async media(what: 'upload' | 'download', url: string, init: { method: string; headers?: Record<string, string>; body?: Uint8Array }): Promise<Uint8Array> {
+    const response = await fetch(url, {
+      method: init.method,
+      ...(init.body ? { body: new Uint8Array(init.body) } : {}),
+      headers: { ...init.headers, authorization: `Bearer ${this.client.getAccessToken() ?? ''}` },
+      signal: AbortSignal.timeout(60_000),
+    });
+    const data = new Uint8Array(await response.arrayBuffer());
+    if (!response.ok) {
+      const text = Buffer.from(data).toString('utf8').slice(0, 300);
+      this.note('FAIL', '-', `${what} ${new URL(url).pathname}: HTTP ${response.status} ${text}`);
+      throw new ConformanceFailure(`${this.account.address} could not ${what} a file: ${this.account.org.domain} answered HTTP ${response.status} `
+        + `to ${init.method} ${new URL(url).pathname}: ${text}`, this.evidence());
+    }
+    return data;
+  }
+
   async members(conversation: Conversation): Promise<string[]> {
     const answer = await this.operation(`list the members of ${conversation.id}`, () => this.client.getJoinedRoomMembers(conversation.id));
     return Object.keys(answer.joined).sort();
@@ -514,6 +597,7 @@ function describeEvent(event: ChatEvent): string {
     case 'edit': return `${event.sender}: edit of ${event.target} to ${quote(event.body)} (${event.id})`;
     case 'retraction': return `${event.sender}: redaction of ${event.target}`;
     case 'reaction': return `${event.sender}: reaction ${quote(event.key)} to ${event.target}`;
+    case 'file': return `${event.sender}: file ${quote(event.name)} ${event.url} (${event.id})`;
   }
 }
 

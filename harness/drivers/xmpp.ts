@@ -19,7 +19,10 @@
  * are ids of message events this client received.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { lookup as systemLookup } from 'node:dns';
+import { Resolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
 import { client, jid as parseJid, xml, type Client } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { provisionAccount, removeAccount } from '../provisioning/index.ts';
@@ -34,7 +37,10 @@ import {
   type ChatClient,
   type ChatEvent,
   type Conversation,
+  type FileEvent,
+  type FileToShare,
   type MessageEvent,
+  type Profile,
   type ProtocolDriver,
   type SendOptions,
   type WaitOptions,
@@ -45,8 +51,6 @@ const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
 const NS_DATA = 'jabber:x:data';
 const NS_VERSION = 'jabber:iq:version';
-const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
-const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 const NS_SEARCH = 'jabber:iq:search';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const NS_SID = 'urn:xmpp:sid:0';
@@ -56,6 +60,11 @@ const NS_FALLBACK = 'urn:xmpp:fallback:0';
 const NS_REACTIONS = 'urn:xmpp:reactions:0';
 const NS_REFERENCE = 'urn:xmpp:reference:0';
 const NS_HINTS = 'urn:xmpp:hints';
+const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+const NS_UPLOAD = 'urn:xmpp:http:upload:0';
+const NS_OOB = 'jabber:x:oob';
+const NS_VCARD = 'vcard-temp';
 
 const connectTimeoutMs = 15_000;
 /** How long invite() waits for a room to bounce a mediated invitation. */
@@ -80,6 +89,37 @@ function labCa(): Buffer {
     throw new Error('xmpp driver: the lab CA is unknown; call trustLabCa(lab.caFile) or set FEDCONF_LAB_CA before connect()');
   }
   return readFileSync(file);
+}
+
+let labDnsAddress: string | undefined;
+
+/** The lab DNS that resolves host names in HTTP upload URLs (upload.org-a.test); absent: the system resolver. */
+export function useLabDns(address: string | undefined): void {
+  labDnsAddress = address;
+}
+
+let httpsAgent: Agent | undefined;
+
+/**
+ * The HTTP client for XEP-0363 uploads and downloads: the lab CA as the only trust anchor and, in a lab with its
+ * own DNS, host names resolved there only (never by the machine's resolver).
+ */
+function fileAgent(): Agent {
+  if (httpsAgent) return httpsAgent;
+  const dns = labDnsAddress;
+  const resolver = new Resolver({ timeout: 2_000, tries: 1 });
+  if (dns) resolver.setServers([dns]);
+  type LookupCallback = (error: Error | null, addresses: Array<{ address: string; family: number }>) => void;
+  const lookup = (hostname: string, options: object, callback: LookupCallback): void => {
+    if (!dns) {
+      systemLookup(hostname, { ...options, all: true }, (error, addresses) => callback(error, addresses ?? []));
+      return;
+    }
+    resolver.resolve4(hostname).then((found) => callback(null, found.map((address) => ({ address, family: 4 }))),
+      (error: Error) => callback(new Error(`the lab DNS ${dns} does not resolve ${hostname}: ${error.message}`), []));
+  };
+  httpsAgent = new Agent({ connect: { ca: labCa(), lookup: lookup as never } });
+  return httpsAgent;
 }
 
 /** Raw TCP sockets of this driver's sessions → the CA their STARTTLS upgrade must trust. */
@@ -153,6 +193,8 @@ function describeEvent(event: ChatEvent): string {
       return `retraction in ${event.conversation} from ${event.sender} of ${event.target}`;
     case 'reaction':
       return `reaction in ${event.conversation} from ${event.sender} to ${event.target}: ${JSON.stringify(event.key)}`;
+    case 'file':
+      return `file in ${event.conversation} from ${event.sender}: ${JSON.stringify(event.name)} ${event.url}`;
   }
 }
 
@@ -373,6 +415,14 @@ class XmppChatClient implements ChatClient {
       for (const reaction of reactions.getChildren('reaction')) {
         this.push({ kind: 'reaction', conversation, sender, target, key: reaction.text(), receivedAt });
       }
+      return;
+    }
+    // XEP-0066 out-of-band data: a shared file (XEP-0363 §3: the GET URL is sent this way).
+    const oobUrl = stanza.getChild('x', NS_OOB)?.getChildText('url');
+    if (oobUrl) {
+      const neutral = ids.stanzaId ?? idAttr;
+      this.remember(conversation, neutral, ids);
+      this.push({ kind: 'file', conversation, sender, name: fileNameOf(oobUrl), url: oobUrl, id: neutral, receivedAt });
       return;
     }
     if (body === null) return;
@@ -717,22 +767,114 @@ class XmppChatClient implements ChatClient {
     return [...this.log];
   }
 
-  /** XEP-0092 software version of any entity (the server: its domain). */
+  // --- Files and profiles (FED-FILE, FED-DIRECTORY) ----------------------------------------
+
+  private uploadService?: string;
+
+  /** XEP-0030: the first of `hosts`, or of the items they list in disco#items, whose disco#info has `feature`. */
+  private async findService(hosts: string[], feature: string): Promise<{ service?: string; checked: string[] }> {
+    const checked = [...hosts];
+    for (const host of hosts) {
+      const items = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: host }, xml('query', { xmlns: NS_DISCO_ITEMS })), defaultWaitMs).catch(() => undefined);
+      checked.push(...(items?.getChild('query', NS_DISCO_ITEMS)?.getChildren('item') ?? []).map((i: Element) => String(i.attrs.jid)));
+    }
+    for (const jid of checked) {
+      const info = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: jid }, xml('query', { xmlns: NS_DISCO_INFO })), defaultWaitMs).catch(() => undefined);
+      if (info?.getChild('query', NS_DISCO_INFO)?.getChildren('feature').some((f: Element) => f.attrs.var === feature)) return { service: jid, checked };
+    }
+    return { checked };
+  }
+
+  /** XEP-0363 §2 "Discovering Support": an item of one's own server whose disco#info has urn:xmpp:http:upload:0. */
+  private async findUploadService(): Promise<string> {
+    if (this.uploadService) return this.uploadService;
+    const domain = this.account.org.domain;
+    const { service, checked } = await this.findService([domain], NS_UPLOAD);
+    if (service) return (this.uploadService = service);
+    throw new ConformanceFailure(`${domain} offers no XEP-0363 HTTP File Upload service: none of ${checked.join(', ')} `
+      + `lists the feature ${NS_UPLOAD} in disco#info (XEP-0363 §2)`, this.transcript().join('\n'));
+  }
+
+  async shareFile(conversation: Conversation, file: FileToShare): Promise<string> {
+    const service = await this.findUploadService();
+    // XEP-0363 §4 "Requesting a slot": filename, size and content-type; the answer has a PUT and a GET URL.
+    let slot: Element | undefined;
+    try {
+      const reply = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: service },
+        xml('request', { xmlns: NS_UPLOAD, filename: file.name, size: String(file.data.length), 'content-type': file.mimeType })), defaultWaitMs);
+      slot = reply.getChild('slot', NS_UPLOAD);
+    } catch (error) {
+      throw this.refusal(`get an upload slot from ${service}`, error);
+    }
+    const putUrl = slot?.getChild('put')?.attrs.url as string | undefined;
+    const getUrl = slot?.getChild('get')?.attrs.url as string | undefined;
+    if (!putUrl || !getUrl) {
+      throw new ConformanceFailure(`${service} answered the slot request without a put and a get URL (XEP-0363 §4)`, this.transcript().join('\n'));
+    }
+    // XEP-0363 §4: only Authorization, Cookie and Expires headers from the slot are passed on.
+    const headers: Record<string, string> = { 'content-type': file.mimeType, 'content-length': String(file.data.length) };
+    for (const header of slot?.getChild('put')?.getChildren('header') ?? []) {
+      const name = String(header.attrs.name ?? '');
+      if (/^(authorization|cookie|expires)$/i.test(name)) headers[name] = header.text().replace(/[\r\n]/g, '');
+    }
+    const put = await request(putUrl, { method: 'PUT', headers, body: Buffer.from(file.data), dispatcher: fileAgent(), headersTimeout: 60_000, bodyTimeout: 60_000 });
+    const answer = (await put.body.text()).slice(0, 300);
+    this.note(`PUT ${putUrl} (${file.data.length} bytes) → HTTP ${put.statusCode}`);
+    if (put.statusCode < 200 || put.statusCode >= 300) {
+      throw new ConformanceFailure(`${this.account.address}: the upload to ${putUrl} answered HTTP ${put.statusCode} (XEP-0363 §5: 201 Created): ${answer}`,
+        this.transcript().join('\n'));
+    }
+    return this.sendMessage(conversation, [xml('body', {}, getUrl), xml('x', { xmlns: NS_OOB }, xml('url', {}, getUrl))]);
+  }
+
+  async downloadFile(file: FileEvent): Promise<Uint8Array> {
+    const response = await request(file.url, { method: 'GET', dispatcher: fileAgent(), headersTimeout: 60_000, bodyTimeout: 60_000 });
+    const data = new Uint8Array(await response.body.arrayBuffer());
+    this.note(`GET ${file.url} → HTTP ${response.statusCode}, ${data.length} bytes`);
+    if (response.statusCode !== 200) {
+      throw new ConformanceFailure(`${this.account.address} could not download ${file.url}: HTTP ${response.statusCode}: `
+        + `${Buffer.from(data).toString('utf8').slice(0, 300)}`, this.transcript().join('\n'));
+    }
+    return data;
+  }
+
+  async setDisplayName(name: string): Promise<void> {
+    // XEP-0054 §3.2: the user publishes their own vCard with an IQ set to their bare JID (no 'to').
+    try {
+      await this.xmpp.iqCaller.request(xml('iq', { type: 'set' },
+        xml('vCard', { xmlns: NS_VCARD }, xml('FN', {}, name), xml('NICKNAME', {}, name))), defaultWaitMs);
+    } catch (error) {
+      throw this.refusal('publish its vCard', error);
+    }
+  }
+
+  async lookupProfile(address: string): Promise<Profile> {
+    // XEP-0054 §3.3: an IQ get to the other user's bare JID, answered by their server (here across s2s).
+    let reply: Element;
+    try {
+      reply = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: bare(address) }, xml('vCard', { xmlns: NS_VCARD })), defaultWaitMs);
+    } catch (error) {
+      if (error instanceof Error && (error as { condition?: string }).condition === 'item-not-found') return {};
+      throw this.refusal(`look up the vCard of ${address}`, error);
+    }
+    const vcard = reply.getChild('vCard', NS_VCARD);
+    const displayName = vcard?.getChildText('FN') || vcard?.getChildText('NICKNAME') || undefined;
+    return displayName ? { displayName } : {};
+  }
+
+  /** An error answer (or no answer) from the servers as a ConformanceFailure; anything else as is. */
+  private refusal(what: string, error: unknown): Error {
+    if (error instanceof Error && (error.name === 'StanzaError' || error.name === 'TimeoutError')) {
+      return new ConformanceFailure(`${this.account.address} could not ${what}: ${error.name} ${error.message}`, this.transcript().join('\n'));
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+
   /** XEP-0055 §2: find a search service among the server's disco#items and search it by the `nick` field. */
   async searchDirectory(term: string): Promise<DirectoryAnswer> {
     // The organisation's directory: services listed by its own domain and by the host this user is on (a guest's).
-    const hosts = [...new Set([this.account.address.split('@')[1] ?? this.account.org.domain, this.account.org.domain])];
-    const jids = [...hosts];
-    for (const host of hosts) {
-      const items = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: host }, xml('query', { xmlns: NS_DISCO_ITEMS })), defaultWaitMs).catch(() => undefined);
-      jids.push(...(items?.getChild('query', NS_DISCO_ITEMS)?.getChildren('item') ?? []).map((i: Element) => String(i.attrs.jid)));
-    }
     const domain = this.account.org.domain;
-    let service: string | undefined;
-    for (const jid of jids) {
-      const info = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: jid }, xml('query', { xmlns: NS_DISCO_INFO })), defaultWaitMs).catch(() => undefined);
-      if (info?.getChild('query', NS_DISCO_INFO)?.getChildren('feature').some((f: Element) => f.attrs.var === NS_SEARCH)) { service = jid; break; }
-    }
+    const { service, checked: jids } = await this.findService([...new Set([this.account.address.split('@')[1] ?? domain, domain])], NS_SEARCH);
     if (!service) {
       this.note(`no ${NS_SEARCH} service among ${jids.join(', ')}`);
       return { offered: false, why: `${domain} lists no ${NS_SEARCH} service (checked ${jids.join(', ')})` };
@@ -749,6 +891,7 @@ class XmppChatClient implements ChatClient {
     }
   }
 
+  /** XEP-0092 software version of any entity (the server: its domain). */
   async softwareVersion(target: string): Promise<{ name: string; version: string; os?: string }> {
     const reply = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: target }, xml('query', { xmlns: NS_VERSION })), defaultWaitMs);
     const query = reply.getChild('query', NS_VERSION);
@@ -783,6 +926,15 @@ class XmppChatClient implements ChatClient {
     if (this.closing) return;
     this.note('closing');
     await this.shutdown();
+  }
+}
+
+/** The file name an upload URL carries in its last path segment (XEP-0363 servers put it there). */
+function fileNameOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '');
+  } catch {
+    return '';
   }
 }
 

@@ -26,6 +26,8 @@ export interface LabSettings {
    * <domain>:443, where no federation API answers — the "well-known pointing to the wrong port" FED-DISCOVERY control.
    */
   wellKnownWrongPort?: boolean;
+  /** false: users cannot upload files (Matrix media repository off; XMPP no XEP-0363 upload service), the FED-FILE negative control. */
+  fileUpload?: boolean;
   /**
    * false: the organisation turns guests away (M: no guest registration; X: no SASL ANONYMOUS host) — the GST-JOIN
    * negative control, and what GST-DISABLE's operator switch sets. The lab's deployments admit guests otherwise.

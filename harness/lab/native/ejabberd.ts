@@ -32,6 +32,8 @@ const c2sPort = 5222;
 const s2sPort = 5269;
 /** Erlang distribution (ejabberdctl ↔ node), the port ejabberdctl.cfg.example suggests for ERL_DIST_PORT. */
 const distPort = 5210;
+/** HTTPS for XEP-0363 uploads (the port of the stock config's commented-out mod_http_upload example). */
+const httpsPort = 5443;
 const startTimeoutMs = 60_000;
 /** Seconds ejabberd bounces stanzas for a peer it could not reach (stock: up to 300). */
 const s2sMaxRetryDelaySeconds = 10;
@@ -52,6 +54,8 @@ const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', ...guestS
 const ejabberdUser = 'ejabberd';
 
 export const mucDomainOf = (domain: string): string => `conference.${domain}`;
+/** The XEP-0363 upload service's JID (mod_http_upload's default, upload.@HOST@). */
+export const uploadDomainOf = (domain: string): string => `upload.${domain}`;
 
 /** The Erlang node name of an organisation's server: unique per address, so several labs' nodes never clash. */
 export const nodeNameOf = (address: string): string => `ejabberd@${address}`;
@@ -75,6 +79,8 @@ export interface EjabberdConfig {
   keyFile: string;
   caFile: string;
   federation: boolean;
+  /** Where mod_http_upload stores files. */
+  uploadDir: string;
   logLevel?: string;
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
@@ -103,7 +109,12 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
     return { ...found, ip: c.address };
   };
   // federation off: no s2s listener (nothing inbound) and the s2s access rule `none` (nothing outbound).
-  config.listen = c.federation ? [listener('ejabberd_c2s', c2sPort), listener('ejabberd_s2s_in', s2sPort)] : [listener('ejabberd_c2s', c2sPort)];
+  // XEP-0363 HTTP File Upload, as the stock config's commented-out example has it (mod_http_upload behind
+  // /upload on an HTTPS listener, put_url https://@HOST@:5443/upload); the stock config has no upload service.
+  const upload: Yaml = { port: httpsPort, ip: c.address, module: 'ejabberd_http', tls: true, request_handlers: { '/upload': 'mod_http_upload' } };
+  config.listen = c.federation
+    ? [listener('ejabberd_c2s', c2sPort), listener('ejabberd_s2s_in', s2sPort), upload]
+    : [listener('ejabberd_c2s', c2sPort), upload];
   if (!c.federation) config.s2s_access = 'none';
 
   if (c.logLevel) config.loglevel = c.logLevel;
@@ -126,7 +137,11 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   config.s2s_max_retry_delay = s2sMaxRetryDelaySeconds;
   // The stock shapers (c2s 3000 B/s for users, s2s "fast") stall a test run by ~45 ms per burst.
   config.shaper_rules = { ...shaperRules, c2s_shaper: 'none', s2s_shaper: 'none' };
-  config.modules = { ...modules, mod_muc: { ...modules.mod_muc, hosts: [mucDomainOf(c.domain)] } };
+  config.modules = {
+    ...modules,
+    mod_muc: { ...modules.mod_muc, hosts: [mucDomainOf(c.domain)] },
+    mod_http_upload: { put_url: `https://@HOST@:${httpsPort}/upload`, docroot: c.uploadDir, hosts: [uploadDomainOf(c.domain)] },
+  };
   return config;
 }
 
@@ -279,6 +294,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     caFile,
     federation,
     guests: guestsAdmitted(plan.settings),
+    uploadDir: ownedDir(join(spoolDir, 'upload'), user),
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });
   writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `
@@ -342,7 +358,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     },
   });
   try {
-    const ports = federation ? [c2sPort, s2sPort, distPort] : [c2sPort, distPort];
+    const ports = federation ? [c2sPort, s2sPort, distPort, httpsPort] : [c2sPort, distPort, httpsPort];
     await waitForPorts(proc, plan.address, ports);
     progress(`ejabberd for ${plan.domain} accepts on ${ports.map((p) => `${plan.address}:${p}`).join(', ')} after ${Date.now() - started} ms`);
 
@@ -398,7 +414,7 @@ async function waitForPorts(proc: LabProcess, address: string, ports: number[]):
 export const ejabberdAdapter: NativeAdapter = {
   id: 'ejabberd',
   protocol: 'xmpp',
-  ports: [c2sPort, s2sPort, distPort],
+  ports: [c2sPort, s2sPort, distPort, httpsPort],
   srvRecords(domain) {
     return [
       { service: `_xmpp-client._tcp.${domain}`, target: domain, port: c2sPort },
@@ -407,7 +423,7 @@ export const ejabberdAdapter: NativeAdapter = {
     ];
   },
   extraHostNames(domain) {
-    return [mucDomainOf(domain), guestDomainOf(domain)];
+    return [mucDomainOf(domain), guestDomainOf(domain), uploadDomainOf(domain)];
   },
   install,
   start,

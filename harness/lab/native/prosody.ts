@@ -14,18 +14,22 @@ const run = promisify(execFile);
 
 const c2sPort = 5222;
 const s2sPort = 5269;
+/** HTTPS for the XEP-0363 upload service (Prosody's default https port). */
+const httpsPort = 5281;
 const startTimeoutMs = 20_000;
 
 /** Debian packages the adapter needs (dnsmasq-base is the lab DNS every XMPP lab uses). */
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', ...guestSwitches];
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
 
 export const mucDomainOf = (domain: string): string => `conference.${domain}`;
+/** The XEP-0363 HTTP File Upload component (mod_http_file_share), as Debian's stock config suggests. */
+export const uploadDomainOf = (domain: string): string => `upload.${domain}`;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -57,6 +61,8 @@ export interface ProsodyConfig {
   s2sRequireEncryption?: boolean;
   /** `TLSv1`: the s2s listener also accepts TLS 1.0/1.1 (Prosody's default is `tlsv1_2+`). */
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
+  /** false: no upload component (the FED-FILE negative control). */
+  fileUpload?: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
@@ -68,7 +74,9 @@ const topLevelDomain = (domain: string): string => domain.replace(/\.$/, '').spl
 /** prosody.cfg.lua for one organisation: one VirtualHost, one MUC component, bound to one loopback address. */
 export function prosodyConfig(c: ProsodyConfig): string {
   const hostSsl = `{ certificate = ${luaString(c.certificateFile)}; key = ${luaString(c.keyFile)}; cafile = ${luaString(c.caFile)} }`;
-  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons'];
+  // pep + vcard4 + vcard_legacy as in Debian's stock config: vcard-temp (XEP-0054) answered from the PEP vCard.
+  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons', 'pep', 'vcard4', 'vcard_legacy'];
+  const upload = c.fileUpload !== false;
   return [
     `-- Written by fedconf for ${c.domain}. Regenerated on every start; do not edit.`,
     '',
@@ -78,7 +86,8 @@ export function prosodyConfig(c: ProsodyConfig): string {
     `log = { { levels = { min = ${luaString(c.logLevel)} }; to = "console"; timestamps = "%Y-%m-%d %H:%M:%S" } }`,
     `certificates = ${luaString(c.certificatesDir)}`,
     '',
-    '-- Only this organisation\'s loopback address; no HTTP, BOSH, WebSocket, telnet, components or direct-TLS ports.',
+    '-- Only this organisation\'s loopback address; no BOSH, WebSocket, telnet, components or direct-TLS ports;',
+    '-- HTTPS only for the upload component.',
     `interfaces = ${luaList([c.address])}`,
     `local_interfaces = ${luaList([c.address])}`,
     `c2s_ports = { ${c2sPort} }`,
@@ -87,7 +96,10 @@ export function prosodyConfig(c: ProsodyConfig): string {
     's2s_direct_tls_ports = { }',
     'legacy_ssl_ports = { }',
     'http_ports = { }',
-    'https_ports = { }',
+    `https_ports = { ${upload ? httpsPort : ''} }`,
+    `http_interfaces = ${luaList([c.address])}`,
+    `https_interfaces = ${luaList([c.address])}`,
+    `https_ssl = ${hostSsl}`,
     'component_ports = { }',
     '',
     `modules_enabled = ${luaList(modules)}`,
@@ -125,6 +137,7 @@ export function prosodyConfig(c: ProsodyConfig): string {
     // Only users of the organisation's own host create rooms: guests join rooms, they do not make them (GST-LIMITS).
     '  restrict_room_creation = "local"',
     '',
+    ...(upload ? [`Component ${luaString(uploadDomainOf(c.domain))} "http_file_share"`, `  ssl = ${hostSsl}`, ''] : []),
   ].join('\n');
 }
 
@@ -147,7 +160,7 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
   const { federation } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
@@ -160,7 +173,11 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' 
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
   }
-  return { federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}) };
+  const { fileUpload } = settings;
+  if (fileUpload !== undefined && typeof fileUpload !== 'boolean') {
+    throw new Error(`prosody adapter: lab setting "fileUpload" must be a boolean, got ${JSON.stringify(fileUpload)}`);
+  }
+  return { federation: federation ?? true, ...(fileUpload !== undefined ? { fileUpload } : {}), ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}) };
 }
 
 interface RunAs {
@@ -246,7 +263,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     cwd: plan.dir,
   });
   try {
-    const ports = federation ? [c2sPort, s2sPort] : [c2sPort];
+    const ports = [c2sPort, ...(federation ? [s2sPort] : []), ...(checked.fileUpload !== false ? [httpsPort] : [])];
     await waitForPorts(proc, plan.address, ports);
     progress(`Prosody for ${plan.domain} accepts on ${ports.map((p) => `${plan.address}:${p}`).join(', ')} after ${Date.now() - started} ms`);
 
@@ -295,7 +312,7 @@ async function waitForPorts(proc: LabProcess, address: string, ports: number[]):
 export const prosodyAdapter: NativeAdapter = {
   id: 'prosody',
   protocol: 'xmpp',
-  ports: [c2sPort, s2sPort],
+  ports: [c2sPort, s2sPort, httpsPort],
   srvRecords(domain) {
     return [
       { service: `_xmpp-client._tcp.${domain}`, target: domain, port: c2sPort },
@@ -304,7 +321,7 @@ export const prosodyAdapter: NativeAdapter = {
     ];
   },
   extraHostNames(domain) {
-    return [mucDomainOf(domain), guestDomainOf(domain)];
+    return [mucDomainOf(domain), guestDomainOf(domain), uploadDomainOf(domain)];
   },
   install,
   start,
