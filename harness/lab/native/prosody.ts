@@ -66,7 +66,8 @@ const topLevelDomain = (domain: string): string => domain.replace(/\.$/, '').spl
 /** prosody.cfg.lua for one organisation: one VirtualHost, one MUC component, bound to one loopback address. */
 export function prosodyConfig(c: ProsodyConfig): string {
   const hostSsl = `{ certificate = ${luaString(c.certificateFile)}; key = ${luaString(c.keyFile)}; cafile = ${luaString(c.caFile)} }`;
-  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons'];
+  // vcard_legacy (vCard XEP-0054, with the PEP it needs), as Debian's stock prosody.cfg.lua enables: the declaration claims FED-DIRECTORY.
+  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons', 'vcard_legacy'];
   return [
     `-- Written by fedconf for ${c.domain}. Regenerated on every start; do not edit.`,
     '',
