@@ -52,7 +52,7 @@ export function compareDeclaration(
       const declaredUnsupported = feature.claims.filter((c) => unsupported.has(c));
       warnings.push({
         feature: feature.id, description: feature.description, observed: seen.detail,
-        claims: declaredUnsupported.length > 0 ? declaredUnsupported : feature.claims,
+        claims: declaredUnsupported.length > 0 ? declaredUnsupported : feature.warnAs ?? feature.claims,
       });
     }
   }

@@ -21,10 +21,13 @@ export interface ObservableFeature {
   description: string;
   /** The claims it backs: one of them claimed → the feature must be observed. */
   claims: string[];
+  /** What a warning suggests declaring when it is shown but not claimed (default: `claims`); narrower where the
+   * feature is necessary for a requirement but not enough for it (PEP for OMEMO). */
+  warnAs?: string[];
 }
 
 const matrix = (id: string, description: string, claims: string[]): ObservableFeature => ({ id, protocol: 'matrix', description, claims });
-const xmpp = (id: string, description: string, claims: string[]): ObservableFeature => ({ id, protocol: 'xmpp', description, claims });
+const xmpp = (id: string, description: string, claims: string[], warnAs?: string[]): ObservableFeature => ({ id, protocol: 'xmpp', description, claims, ...(warnAs ? { warnAs } : {}) });
 
 export const vocabulary: readonly ObservableFeature[] = [
   matrix('federation-api', 'Server-Server API: GET /_matrix/federation/v1/version answers with the server version',
@@ -42,14 +45,13 @@ export const vocabulary: readonly ObservableFeature[] = [
 
   xmpp('client-tls', 'the client session is TLS-encrypted (STARTTLS, RFC 6120 §5)', ['RFC 6120', 'SEC-TLS-CLIENT']),
   xmpp('roster', 'the server offers RFC 6121 rosters (jabber:iq:roster)', ['RFC 6121']),
-  xmpp('muc', 'the conference component offers XEP-0045 Multi-User Chat (http://jabber.org/protocol/muc)', ['XEP-0045', 'FED-ROOM']),
-  xmpp('disco', 'the server answers XEP-0030 service discovery', ['XEP-0030']),
+  xmpp('muc', 'the conference component offers XEP-0045 Multi-User Chat (http://jabber.org/protocol/muc)', ['XEP-0045', 'FED-ROOM'], ['XEP-0045']),
   xmpp('version', 'the server offers XEP-0092 software version (jabber:iq:version)', ['XEP-0092']),
   xmpp('ping', 'the server offers XEP-0199 ping (urn:xmpp:ping)', ['XEP-0199']),
-  xmpp('offline', 'the server stores messages for offline users (msgoffline, XEP-0160)', ['XEP-0160', 'FED-OFFLINE']),
-  xmpp('vcard', 'the server offers XEP-0054 vcard-temp', ['XEP-0054', 'FED-DIRECTORY']),
-  xmpp('upload', 'a component offers XEP-0363 HTTP file upload (urn:xmpp:http:upload:0)', ['XEP-0363', 'FED-FILE']),
-  xmpp('pep', 'the account offers XEP-0163 PEP (pubsub publish on the account), which OMEMO (XEP-0384) needs', ['XEP-0163', 'XEP-0384', 'E2E-DM', 'E2E-ROOM', 'E2E-DEVICES']),
+  xmpp('offline', 'the server stores messages for offline users (msgoffline, XEP-0160)', ['XEP-0160', 'FED-OFFLINE'], ['XEP-0160']),
+  xmpp('vcard', 'the server offers XEP-0054 vcard-temp', ['XEP-0054', 'FED-DIRECTORY'], ['XEP-0054']),
+  xmpp('upload', 'a component offers XEP-0363 HTTP file upload (urn:xmpp:http:upload:0)', ['XEP-0363', 'FED-FILE'], ['XEP-0363']),
+  xmpp('pep', 'the account offers XEP-0163 PEP (pubsub publish on the account), which OMEMO (XEP-0384) needs', ['XEP-0163', 'XEP-0384', 'E2E-DM', 'E2E-ROOM', 'E2E-DEVICES'], ['XEP-0163']),
   xmpp('mam', 'the account offers XEP-0313 message archive (urn:xmpp:mam:2)', ['XEP-0313']),
   xmpp('carbons', 'the server offers XEP-0280 message carbons (urn:xmpp:carbons:2)', ['XEP-0280']),
   xmpp('blocking', 'the server offers XEP-0191 blocking (urn:xmpp:blocking)', ['XEP-0191']),
@@ -61,7 +63,6 @@ export const vocabulary: readonly ObservableFeature[] = [
 export const xmppDiscoFeatures: Record<string, { entity: 'server' | 'muc' | 'account' | 'any-component'; feature: string }> = {
   roster: { entity: 'server', feature: 'jabber:iq:roster' },
   muc: { entity: 'muc', feature: 'http://jabber.org/protocol/muc' },
-  disco: { entity: 'server', feature: 'http://jabber.org/protocol/disco#info' },
   version: { entity: 'server', feature: 'jabber:iq:version' },
   ping: { entity: 'server', feature: 'urn:xmpp:ping' },
   offline: { entity: 'server', feature: 'msgoffline' },
