@@ -1,6 +1,6 @@
 import type { ProductDeclaration } from '../config/products.ts';
 import type { Protocol } from '../lab/types.ts';
-import { featuresFor } from './vocabulary.ts';
+import { featuresFor, matrixVersionClaim } from './vocabulary.ts';
 
 /** What a probe saw of one observable feature: shown or not, and the evidence in a line; `error`: could not tell. */
 export interface Observation {
@@ -56,6 +56,33 @@ export function compareDeclaration(
       });
     }
   }
+  if (protocol === 'matrix') matrixVersions(claims, observed, checks, warnings, covered);
   const status = checks.some((c) => c.status === 'FAILED') ? 'FAILED' : checks.some((c) => c.status === 'ERROR') ? 'ERROR' : 'PASSED';
   return { status, checks, warnings, notObservable: [...claims].filter((c) => !covered.has(c)).sort() };
 }
+
+/** Spec versions claimed as "client-server API v1.N" against the versions /_matrix/client/versions lists. */
+function matrixVersions(claims: Set<string>, observed: Map<string, Observation>, checks: DeclarationCheck['checks'], warnings: DeclarationCheck['warnings'], covered: Set<string>): void {
+  const answered = observed.get('client-api')?.shown === true;
+  const advertised = [...observed.keys()].filter((k) => k.startsWith('spec:')).map((k) => k.slice(5));
+  const claimed = [...claims].filter((c) => matrixVersionClaim.test(c));
+  for (const claim of claimed) {
+    covered.add(claim);
+    const version = matrixVersionClaim.exec(claim)![1]!;
+    const shown = advertised.includes(version);
+    checks.push({
+      feature: `spec:${version}`, description: `Client-Server API ${version} listed in /_matrix/client/versions`, claims: [claim],
+      status: !answered ? 'ERROR' : shown ? 'PASSED' : 'FAILED',
+      observed: !answered ? 'no /_matrix/client/versions answer' : `lists ${advertised.join(' ') || 'nothing'}`,
+    });
+  }
+  const latest = advertised.filter((v) => /^v\d+\.\d+$/.test(v)).sort((a, b) => minor(a) - minor(b)).at(-1);
+  if (claimed.length === 0 && latest) {
+    warnings.push({
+      feature: `spec:${latest}`, description: 'the Client-Server API versions the server lists', claims: [`client-server API ${latest}`],
+      observed: `/_matrix/client/versions lists up to ${latest}; the declaration claims no spec version`,
+    });
+  }
+}
+
+const minor = (version: string) => Number(version.split('.')[1]);

@@ -52,15 +52,9 @@ export async function observeMatrix(org: OrganisationDescription, caFile: string
     if (versions?.status === 200) {
       const body = JSON.parse(versions.body) as { versions?: string[]; unstable_features?: Record<string, boolean> };
       const advertised = body.versions ?? [];
-      const minor = Math.max(-1, ...advertised.map((v) => /^v1\.(\d+)$/.exec(v)).filter((m) => m !== null).map((m) => Number(m[1])));
-      const latest = minor >= 0 ? `v1.${minor}` : 'no v1.x version';
-      for (const [id, least] of [['spec-v1.4', 4], ['spec-v1.7', 7]] as const) {
-        seen.set(id, { shown: minor >= least, detail: `/_matrix/client/versions lists up to ${latest}` });
-      }
+      for (const version of advertised) seen.set(`spec:${version}`, { shown: true, detail: `/_matrix/client/versions lists ${version}` });
       const unstable = Object.entries(body.unstable_features ?? {}).filter(([, on]) => on).map(([name]) => name);
       log.push(`versions: ${advertised.join(' ')}`, `unstable_features enabled: ${unstable.join(' ') || '(none)'}`);
-    } else {
-      for (const id of ['spec-v1.4', 'spec-v1.7']) seen.set(id, { shown: 'error', detail: 'no /_matrix/client/versions answer' });
     }
     // Controls: if even a path no server implements "answers" on a listener, an answer there proves nothing.
     const meaningful = new Map<string, boolean>();

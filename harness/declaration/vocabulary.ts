@@ -10,9 +10,10 @@ import type { Protocol } from '../lab/types.ts';
  * (the lab's client listener is plain HTTP on loopback), which the declaration must then describe.
  *
  * Matrix observations are unauthenticated requests: an endpoint "answers" when it gives anything but
- * 404 M_UNRECOGNIZED (Client-Server API §2 "Unsupported endpoints"): 401 M_MISSING_TOKEN means it exists.
+ * 404 M_UNRECOGNIZED (Client-Server API, "API Standards": a server answers an unsupported endpoint so): 401 M_MISSING_TOKEN means it exists.
  * XMPP observations are XEP-0030 disco#info features, asked by a logged-in client of the server domain,
- * the account itself (PEP) and the server's components.
+ * the account itself (PEP) and the server's components. Only what XEPs say an entity advertises is used:
+ * RFC 6121 rosters, for one, need no disco feature (ejabberd lists none), so they are left to the scenarios.
  */
 export interface ObservableFeature {
   id: string;
@@ -33,9 +34,6 @@ export const vocabulary: readonly ObservableFeature[] = [
   matrix('federation-api', 'Server-Server API: GET /_matrix/federation/v1/version answers with the server version',
     ['server-server API', 'FED-DISCOVERY', 'FED-DM', 'FED-ROOM', 'FED-INTEGRITY', 'FED-OFFLINE', 'FED-RESILIENCE']),
   matrix('client-api', 'Client-Server API: GET /_matrix/client/versions lists supported spec versions', ['client-server API']),
-  // The spec versions in which a capability appeared (Matrix spec changelogs v1.4 and v1.7).
-  matrix('spec-v1.4', 'advertises Client-Server spec v1.4 or later (event replacements m.replace, threads m.thread)', ['FED-EDIT', 'FED-THREAD']),
-  matrix('spec-v1.7', 'advertises Client-Server spec v1.7 or later (reactions m.annotation, m.mentions)', ['FED-REACT', 'FED-MENTION']),
   matrix('media-config', 'media repository: GET /_matrix/client/v1/media/config answers', ['FED-FILE']),
   matrix('federation-profile-query', 'profile lookup over federation: GET /_matrix/federation/v1/query/profile answers', ['FED-DIRECTORY']),
   matrix('presence', 'presence: GET /_matrix/client/v3/presence/{userId}/status answers', ['FED-PRESENCE']),
@@ -44,7 +42,6 @@ export const vocabulary: readonly ObservableFeature[] = [
   matrix('key-backup', 'server-side key backup: GET /_matrix/client/v3/room_keys/version answers', ['E2E-BACKUP']),
 
   xmpp('client-tls', 'the client session is TLS-encrypted (STARTTLS, RFC 6120 §5)', ['RFC 6120', 'SEC-TLS-CLIENT']),
-  xmpp('roster', 'the server offers RFC 6121 rosters (jabber:iq:roster)', ['RFC 6121']),
   xmpp('muc', 'the conference component offers XEP-0045 Multi-User Chat (http://jabber.org/protocol/muc)', ['XEP-0045', 'FED-ROOM'], ['XEP-0045']),
   xmpp('version', 'the server offers XEP-0092 software version (jabber:iq:version)', ['XEP-0092']),
   xmpp('ping', 'the server offers XEP-0199 ping (urn:xmpp:ping)', ['XEP-0199']),
@@ -61,7 +58,6 @@ export const vocabulary: readonly ObservableFeature[] = [
 
 /** The disco#info feature var behind each XMPP observable, and on which entity it is looked for. */
 export const xmppDiscoFeatures: Record<string, { entity: 'server' | 'muc' | 'account' | 'any-component'; feature: string }> = {
-  roster: { entity: 'server', feature: 'jabber:iq:roster' },
   muc: { entity: 'muc', feature: 'http://jabber.org/protocol/muc' },
   version: { entity: 'server', feature: 'jabber:iq:version' },
   ping: { entity: 'server', feature: 'urn:xmpp:ping' },
@@ -75,6 +71,14 @@ export const xmppDiscoFeatures: Record<string, { entity: 'server' | 'muc' | 'acc
   last: { entity: 'server', feature: 'jabber:iq:last' },
   time: { entity: 'server', feature: 'urn:xmpp:time' },
 };
+
+/**
+ * A Matrix declaration claims spec versions by name in `claims.features`, e.g. "client-server API v1.11":
+ * each must be listed in /_matrix/client/versions. Requirement ids are not tied to spec versions: the
+ * server side of edits, reactions or threads is relaying events, which servers advertising older versions
+ * do (Dendrite 0.15.2 lists up to v1.2 and passes FED-EDIT); the scenarios decide those.
+ */
+export const matrixVersionClaim = /^client-server API (v\d+\.\d+)$/i;
 
 export function featuresFor(protocol: Protocol): ObservableFeature[] {
   return vocabulary.filter((f) => f.protocol === protocol);

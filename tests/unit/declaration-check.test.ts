@@ -34,18 +34,29 @@ describe('the declaration check compares claims with what the server shows', () 
   });
 
   it('is ERROR, never PASSED or FAILED, when a claimed feature could not be probed', () => {
-    const result = compareDeclaration('matrix', new Set(['FED-EDIT']), new Set(), observed({ 'spec-v1.4': { shown: 'error', detail: 'no /_matrix/client/versions answer' } }));
+    const result = compareDeclaration('matrix', new Set(['FED-FILE']), new Set(), observed({ 'media-config': { shown: 'error', detail: 'connection refused' } }));
     expect(result.status).toBe('ERROR');
     const missing = compareDeclaration('matrix', new Set(['E2E-BACKUP']), new Set(), new Map());
     expect(missing.checks[0]).toMatchObject({ feature: 'key-backup', status: 'ERROR' });
   });
 
-  it('maps Matrix claims to advertised spec versions', () => {
-    const result = compareDeclaration('matrix', new Set(['FED-REACT', 'FED-EDIT']), new Set(), observed({
-      'spec-v1.4': shown('/_matrix/client/versions lists up to v1.6'),
-      'spec-v1.7': absent('/_matrix/client/versions lists up to v1.6'),
-    }));
-    expect(result.checks.map((c) => [c.feature, c.claims, c.status])).toEqual([['spec-v1.4', ['FED-EDIT'], 'PASSED'], ['spec-v1.7', ['FED-REACT'], 'FAILED']]);
+  it('checks claimed Matrix spec versions against /_matrix/client/versions, and warns when none is claimed', () => {
+    const versions = observed({
+      'client-api': shown('GET /_matrix/client/versions → 200'),
+      'spec:v1.1': shown('lists v1.1'), 'spec:v1.2': shown('lists v1.2'),
+    });
+    const result = compareDeclaration('matrix', new Set(['client-server API', 'client-server API v1.2', 'client-server API v1.11']), new Set(), versions);
+    expect(result.checks.filter((c) => c.feature.startsWith('spec:')).map((c) => [c.claims[0], c.status]))
+      .toEqual([['client-server API v1.2', 'PASSED'], ['client-server API v1.11', 'FAILED']]);
     expect(result.status).toBe('FAILED');
+    const unclaimed = compareDeclaration('matrix', new Set(['client-server API']), new Set(), versions);
+    expect(unclaimed.status).toBe('PASSED');
+    expect(unclaimed.warnings).toEqual([expect.objectContaining({ claims: ['client-server API v1.2'] })]);
+  });
+
+  it('does not tie requirement ids to spec versions: the scenarios decide those', () => {
+    const result = compareDeclaration('matrix', new Set(['FED-EDIT', 'FED-REACT']), new Set(), observed({ 'spec:v1.2': shown('lists v1.2') }));
+    expect(result.checks).toEqual([]);
+    expect(result.notObservable).toEqual(['FED-EDIT', 'FED-REACT']);
   });
 });
