@@ -10,6 +10,7 @@ import { loadTarget } from '../lab/external/target.ts';
 import { installProducts, labDown, labStatus, labUp, nativeProvider } from '../lab/native/lab.ts';
 import type { LabProvider } from '../lab/provider.ts';
 import { labTargetFile } from '../config/paths.ts';
+import { installReportBrowser } from '../report/browser.ts';
 import { suiteVersion } from '../report/build.ts';
 import { runProduct, type ProductRunOutcome } from '../runner/run-product.ts';
 import { runInterop } from '../runner/interop.ts';
@@ -38,7 +39,7 @@ program.command('run')
   .addOption(new Option('--provider <provider>', 'where the lab servers run for --product: native (local processes) or containers (testcontainers, needs a Docker engine)').choices(['native', 'containers']).default('native'))
   .option('--profile <id>', 'profile to run (see `fedconf profiles`)', 'federation')
   .option('-t, --test <pattern>', 'only tests whose name matches')
-  .option('--strict', 'exit 1 when a profile is NOT CONFORMANT (for CI gates)')
+  .option('--strict', 'exit 1 when a profile is NOT CONFORMANT or the declaration check FAILED (for CI gates)')
   .action(async (options: { product: string[]; target?: string; provider: 'native' | 'containers'; profile: string; test?: string; strict?: boolean }) => {
     // Validate everything before anything starts.
     const catalogue = loadCatalogue();
@@ -76,7 +77,7 @@ program.command('run')
     console.log(`\n${summaryTable(outcomes)}`);
     const errors = outcomes.reduce((n, o) => n + o.report.totals.ERROR, 0);
     // Set it outright: vitest sets exitCode 1 whenever a test fails, which here is a verdict, not a crash.
-    const notConformant = outcomes.some((o) => o.report.profiles.some((p) => p.verdict !== 'CONFORMANT'));
+    const notConformant = outcomes.some((o) => o.report.profiles.some((p) => p.verdict !== 'CONFORMANT') || o.report.declarationCheck?.status === 'FAILED');
     process.exitCode = failures || errors ? 2 : options.strict && notConformant ? 1 : 0;
   });
 
@@ -168,15 +169,17 @@ program.command('profiles').description('List the profiles and their requirement
 });
 
 program.command('setup')
-  .description('Install the lab servers (idempotent: skips what is there).')
+  .description('Install the lab servers and the headless browser the project\'s tests check report.html in (idempotent: skips what is there).')
   .option('--product <id>', 'only this product (repeatable)', collect, [])
   .action(async (options: { product: string[] }) => {
     const catalogue = loadCatalogue();
     const ids = options.product.length ? options.product : listProductIds();
     const display = new ProgressDisplay();
     await installProducts(ids.map((id) => loadProduct(id, catalogue)).filter((p) => p.lab), display.step);
+    // The project's tests open report.html in Debian's chromium.
+    await installReportBrowser(display.step);
     display.done();
-    console.error('lab servers installed');
+    console.error('lab servers and the report browser installed');
   });
 
 // Commands on existing runs (issue 8): answer sheet and diff.

@@ -28,7 +28,9 @@ export function summaryTable(reports: Array<{ report: Report; dir: string }>): s
   lines.push('');
   for (const { report, dir } of reports) {
     const t = report.totals;
-    lines.push(`${report.product.id}: ${t.PASSED} passed, ${t.FAILED} failed, ${t.ERROR} error${report.run.status === 'complete' ? '' : ' (run incomplete)'} — ${dir}/report.html`);
+    const d = report.declarationCheck;
+    const declaration = d ? `; declaration check ${d.status}${d.warnings.length ? ` (${d.warnings.length} warning${d.warnings.length === 1 ? '' : 's'})` : ''}` : '';
+    lines.push(`${report.product.id}: ${t.PASSED} passed, ${t.FAILED} failed, ${t.ERROR} error${declaration}${report.run.status === 'complete' ? '' : ' (run incomplete)'} — ${dir}/report.html`);
   }
   return lines.join('\n');
 }

@@ -901,6 +901,27 @@ class XmppChatClient implements ChatClient {
     return { name, version, os: query?.getChildText('os') ?? undefined };
   }
 
+  /** XEP-0030 disco#info of an entity: its identities (`category/type`) and feature vars. */
+  async discoInfo(target: string): Promise<{ identities: string[]; features: string[] }> {
+    const reply = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: target }, xml('query', { xmlns: NS_DISCO_INFO })), defaultWaitMs);
+    const query = reply.getChild('query', NS_DISCO_INFO);
+    return {
+      identities: (query?.getChildren('identity') ?? []).map((i: Element) => `${i.attrs.category}/${i.attrs.type}`),
+      features: (query?.getChildren('feature') ?? []).map((f: Element) => String(f.attrs.var)),
+    };
+  }
+
+  /** XEP-0030 disco#items of an entity (of a server: its components). */
+  async discoItems(target: string): Promise<string[]> {
+    const reply = await this.xmpp.iqCaller.request(xml('iq', { type: 'get', to: target }, xml('query', { xmlns: NS_DISCO_ITEMS })), defaultWaitMs);
+    return (reply.getChild('query', NS_DISCO_ITEMS)?.getChildren('item') ?? []).map((i: Element) => String(i.attrs.jid));
+  }
+
+  /** Whether the session runs over TLS (STARTTLS done). */
+  get secure(): boolean {
+    return (this.xmpp as unknown as { isSecure(): boolean }).isSecure();
+  }
+
   private async shutdown(): Promise<void> {
     this.closing = true;
     for (const waiter of this.waiters) {
@@ -970,11 +991,19 @@ function isGuestRefusal(error: unknown): boolean {
  * `fedconf-probe` that is deleted again afterwards.
  */
 export async function xmppServerVersion(org: OrganisationDescription, caFile: string): Promise<{ name: string; version: string }> {
-  const account = await provisionAccount(org, 'fedconf-probe');
+  return withXmppProbe(org, caFile, 'fedconf-probe', (session) => session.softwareVersion(org.domain));
+}
+
+/** What a probe can ask of a logged-in XMPP session. */
+export type XmppProbeSession = Pick<XmppChatClient, 'account' | 'softwareVersion' | 'discoInfo' | 'discoItems' | 'secure' | 'transcript'>;
+
+/** Runs `use` with a logged-in short-lived account `localpart`, deleted again afterwards. */
+export async function withXmppProbe<T>(org: OrganisationDescription, caFile: string, localpart: string, use: (session: XmppProbeSession) => Promise<T>): Promise<T> {
+  const account = await provisionAccount(org, localpart);
   try {
     const session = await XmppChatClient.open(account, { ca: readFileSync(caFile), resource: 'probe' });
     try {
-      return await session.softwareVersion(org.domain);
+      return await use(session);
     } finally {
       await session.close();
     }

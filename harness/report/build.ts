@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalogue, Profile } from '../catalogue/catalogue.ts';
+import type { DeclarationCheck } from '../declaration/compare.ts';
 import { displayPath } from '../config/load.ts';
 import { repoRoot } from '../config/paths.ts';
 import type { ProductDeclaration } from '../config/products.ts';
@@ -24,6 +25,7 @@ export interface ReportInput {
   complete: boolean;
   note?: string;
   tests: TestResult[];
+  declarationCheck?: DeclarationCheck;
 }
 
 /** Builds the report from whatever results exist so far; called after every test and at the end. */
@@ -70,7 +72,8 @@ export function buildReport(input: ReportInput): Report {
     },
     peers: lab ? [lab.organisations['org-b']].map((o) => ({ organisation: o.name, product: o.product, implementation: o.implementation, version: o.version })) : [],
     profile: { id: profile.id, title: profile.title },
-    profiles: included.map((p) => answerProfile(p, answers)),
+    profiles: included.map((p) => ({ ...answerProfile(p, answers), requirements: p.requirements.map((r) => r.id) })),
+    ...(input.declarationCheck ? { declarationCheck: input.declarationCheck } : {}),
     requirements: [...answers.values()].map((a) => ({ ...a, inProfile: inProfile.has(a.id) })),
     tests,
     totals,

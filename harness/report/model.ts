@@ -1,3 +1,4 @@
+import type { DeclarationCheck } from '../declaration/compare.ts';
 import type { Protocol } from '../lab/types.ts';
 import type { ProfileVerdict, RequirementResult, TestResult } from '../verdict/model.ts';
 
@@ -29,8 +30,10 @@ export interface Report {
   /** The federation peers org-a was tested against (org-b), with the version they reported. */
   peers: Array<{ organisation: string; product: string; implementation: string; version: string }>;
   profile: { id: string; title: string };
-  /** The requested profile first, then the profiles it includes. */
-  profiles: ProfileVerdict[];
+  /** The requested profile first, then the profiles it includes, each with the ids of its requirements. */
+  profiles: Array<ProfileVerdict & { requirements?: string[] }>;
+  /** Whether the server shows what the declaration claims (absent until the lab is up). */
+  declarationCheck?: DeclarationCheck;
   /** Every row of the catalogue; rows outside the profile are Not tested with that reason. */
   requirements: Array<RequirementResult & { inProfile: boolean }>;
   tests: TestResult[];

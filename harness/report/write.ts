@@ -7,6 +7,7 @@ import { validateAgainst } from '../config/load.ts';
 import { reportsDir, repoRoot } from '../config/paths.ts';
 import { writeAnswerSheetCsv } from './answer-sheet.ts';
 import type { Report } from './model.ts';
+import { parseTranscript, type Transcript } from './transcript.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const eta = new Eta({ views: join(here, 'templates'), autoEscape: true, cache: true });
@@ -25,18 +26,55 @@ export function writeReportJson(dir: string, report: Report): void {
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 }
 
-/** A standalone page: inline style, evidence inlined, nothing fetched from anywhere. */
+/** The requirement rows under the profile they belong to: included profiles (baseline) apart, then the rest of the catalogue. */
+export function requirementGroups(report: Report): Array<{ profile?: Report['profiles'][number]; note?: string; requirements: Report['requirements'] }> {
+  const byId = new Map(report.requirements.map((q) => [q.id, q]));
+  const [main, ...included] = report.profiles;
+  const placed = new Set<string>();
+  const rows = (ids: string[]) => ids.flatMap((id) => { const q = byId.get(id); if (!q || placed.has(id)) return []; placed.add(id); return [q]; });
+  const groups: ReturnType<typeof requirementGroups> = [];
+  const ownIds = main?.requirements ?? report.requirements.filter((q) => q.inProfile).map((q) => q.id);
+  const inIncluded = new Set(included.flatMap((p) => p.requirements ?? []));
+  if (main) {
+    groups.push({
+      profile: main, requirements: rows(ownIds.filter((id) => !inIncluded.has(id))),
+      ...(included.length ? { note: `The ${main.id} profile also includes ${included.map((p) => p.id).join(', ')}, listed next.` } : {}),
+    });
+  }
+  for (const p of included) groups.push({ profile: p, note: `Included in the ${main?.id ?? ''} profile.`, requirements: rows(p.requirements ?? []) });
+  groups.push({ requirements: report.requirements.filter((q) => !placed.has(q.id)) });
+  return groups;
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * A standalone page: verdict first, then the requirements by profile, each opening onto its tests, their
+ * timings and evidence transcripts (inlined; each also linked relatively to its file in the run folder).
+ * Inline style only, no script, nothing fetched from anywhere.
+ */
 export function writeReportHtml(dir: string, report: Report): void {
-  const names = new Map(report.tests.map((t) => [t.id, t.name]));
+  const tests = new Map(report.tests.map((t) => [t.id, t]));
+  const transcripts = new Map<string, Transcript | undefined>();
   const html = eta.render('report', {
     r: report,
+    groups: requirementGroups(report),
     implementation: report.run.lab.organisations.find((o) => o.name === 'org-a')?.implementation,
     anchor: (id: string) => id.replace(/[^A-Za-z0-9]+/g, '-'),
-    testName: (id: string) => names.get(id) ?? id,
-    evidence: (relative: string) => {
-      const file = resolve(dir, relative);
-      if (!file.startsWith(resolve(dir))) return '(outside the run folder)';
-      try { return readFileSync(file, 'utf8').slice(0, 200_000); } catch { return '(missing)'; }
+    test: (id: string) => tests.get(id),
+    seconds: (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`,
+    e: escapeHtml,
+    href: (relative: string) => relative.split('/').map(encodeURIComponent).join('/'),
+    transcript: (relative: string) => {
+      if (!transcripts.has(relative)) {
+        const file = resolve(dir, relative);
+        let parsed: Transcript | undefined;
+        if (file.startsWith(resolve(dir))) {
+          try { parsed = parseTranscript(readFileSync(file, 'utf8').slice(0, 200_000)); } catch { parsed = undefined; }
+        }
+        transcripts.set(relative, parsed);
+      }
+      return transcripts.get(relative);
     },
   });
   writeFileSync(join(dir, 'report.html'), html);

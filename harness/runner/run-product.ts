@@ -5,6 +5,8 @@ import type { Progress } from '../lab/native/adapter.ts';
 import { nativeProvider } from '../lab/native/lab.ts';
 import type { LabProvider, RunningLab } from '../lab/provider.ts';
 import type { LabDescription } from '../lab/types.ts';
+import { checkDeclaration } from '../declaration/check.ts';
+import type { DeclarationCheck } from '../declaration/compare.ts';
 import { buildReport } from '../report/build.ts';
 import type { Report } from '../report/model.ts';
 import { runDirectory, writeAll } from '../report/write.ts';
@@ -53,8 +55,9 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
   const startedAt = new Date();
   const tests: TestResult[] = [];
   let lab: LabDescription | undefined;
+  let declarationCheck: DeclarationCheck | undefined;
   const report = (complete: boolean, note?: string, endedAt?: Date) =>
-    buildReport({ catalogue, profile, product, ...(lab ? { lab } : {}), runId, startedAt, ...(endedAt ? { endedAt } : {}), complete, ...(note ? { note } : {}), tests });
+    buildReport({ catalogue, profile, product, ...(lab ? { lab } : {}), runId, startedAt, ...(endedAt ? { endedAt } : {}), complete, ...(note ? { note } : {}), tests, ...(declarationCheck ? { declarationCheck } : {}) });
   const save = (complete: boolean, note?: string, endedAt?: Date): Report => {
     const r = report(complete, note, endedAt);
     writeAll(dir, r);
@@ -77,6 +80,9 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     running = await (run.provider ?? nativeProvider).up({ 'org-a': product, 'org-b': peer, 'org-c': peer }, progress);
     timings.labUpMs = lap();
     lab = running.description;
+    save(false, 'the run is in progress');
+    progress(`checking the declaration of ${product.id} against what ${lab.organisations['org-a'].domain} shows`);
+    declarationCheck = await checkDeclaration(product, lab, dir);
     save(false, 'the run is in progress');
     progress(`running the ${profile.id} scenarios against ${product.id} ${lab.organisations['org-a'].version}`);
     controls = running.control ? await serveLabControls(running, progress) : undefined;

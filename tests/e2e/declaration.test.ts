@@ -1,0 +1,53 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { answerOf, fedconf, labProcessesLeft, latestReport } from './cli.ts';
+
+// The declaration check compares what a product's declaration claims with what its running server shows.
+// One short run per product (-t FED-DM): the check runs whatever the test filter.
+const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-e2e-declaration-'));
+
+afterEach(() => {
+  expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
+});
+
+const htmlOf = (product: string) => {
+  const run = readdirSync(join(reportsDir, product)).sort().at(-1)!;
+  return readFileSync(join(reportsDir, product, run, 'report.html'), 'utf8');
+};
+const evidenceOf = (product: string) => {
+  const run = readdirSync(join(reportsDir, product)).sort().at(-1)!;
+  const file = join(reportsDir, product, run, 'evidence', 'declaration-check.txt');
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+};
+
+describe.each(['synapse', 'prosody'])('stock %s on the native lab', (product) => {
+  it('shows every observable capability its declaration claims', async () => {
+    const result = await fedconf(['run', '--product', product, '-t', 'FED-DM'], reportsDir);
+    const report = latestReport(reportsDir, product);
+    expect(report.run.status, result.stderr).toBe('complete');
+    const check = report.declarationCheck!;
+    expect(check.status, `${JSON.stringify(check.checks, null, 2)}\n${evidenceOf(product)}`).toBe('PASSED');
+    expect(check.checks.length).toBeGreaterThan(3);
+    expect(evidenceOf(product)).toContain('== what the server answered');
+    expect(htmlOf(product)).toMatch(/Declaration check<\/a>: <strong>PASSED<\/strong>/);
+    expect(answerOf(report, 'FED-DM')).toBe('Yes');
+  });
+});
+
+describe('a declaration claiming a capability the server lacks (prosody-claims-upload)', () => {
+  it('is caught: the declaration check is FAILED for that claim, the rest still holds, --strict exits 1', async () => {
+    const result = await fedconf(['run', '--product', 'prosody-claims-upload', '-t', 'FED-DM', '--strict'], reportsDir);
+    const report = latestReport(reportsDir, 'prosody-claims-upload');
+    expect(report.run.status, result.stderr).toBe('complete');
+    const check = report.declarationCheck!;
+    expect(check.status, evidenceOf('prosody-claims-upload')).toBe('FAILED');
+    expect(check.checks.find((c) => c.feature === 'upload')).toMatchObject({ status: 'FAILED', claims: ['XEP-0363', 'FED-FILE'] });
+    // Only the false claim fails: what the server does offer is still shown.
+    expect(check.checks.filter((c) => c.status !== 'PASSED').map((c) => c.feature)).toEqual(['upload']);
+    expect(answerOf(report, 'FED-DM')).toBe('Yes');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('declaration check FAILED');
+  });
+});
