@@ -26,6 +26,10 @@ export interface LabSettings {
    * <domain>:443, where no federation API answers — the "well-known pointing to the wrong port" FED-DISCOVERY control.
    */
   wellKnownWrongPort?: boolean;
+  /** false: the server keeps and shares no presence (Synapse `presence.enabled: false`), the FED-PRESENCE negative control. */
+  presence?: boolean;
+  /** false: no storage of messages for offline users (XMPP mod_offline not loaded), the FED-OFFLINE negative control. */
+  offlineStorage?: boolean;
 }
 
 /** Refuses settings an adapter does not honour, so a variant never runs silently as the stock product. */

@@ -20,7 +20,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'offlineStorage'];
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -57,6 +57,8 @@ export interface ProsodyConfig {
   s2sRequireEncryption?: boolean;
   /** `TLSv1`: the s2s listener also accepts TLS 1.0/1.1 (Prosody's default is `tlsv1_2+`). */
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
+  /** false: mod_offline (auto-loaded by Prosody) is disabled, so nothing is stored for offline users. */
+  offlineStorage?: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -91,7 +93,8 @@ export function prosodyConfig(c: ProsodyConfig): string {
     `modules_enabled = ${luaList(modules)}`,
     // Without mod_s2s the server neither listens on 5269 nor opens s2s streams: every stanza to another
     // domain is bounced by the core router with not-allowed ("Communication with remote domains is not enabled").
-    `modules_disabled = ${luaList(c.federation ? [] : ['s2s'])}`,
+    // mod_offline is loaded automatically; disabling it is how an operator turns offline storage off.
+    `modules_disabled = ${luaList([...(c.federation ? [] : ['s2s']), ...(c.offlineStorage === false ? ['offline'] : [])])}`,
     '',
     'authentication = "internal_hashed"',
     'storage = "internal"',
@@ -140,7 +143,7 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'offlineStorage'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
   const { federation } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
@@ -153,7 +156,14 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' 
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
   }
-  return { federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}) };
+  const { offlineStorage } = settings;
+  if (offlineStorage !== undefined && typeof offlineStorage !== 'boolean') {
+    throw new Error(`prosody adapter: lab setting "offlineStorage" must be a boolean, got ${JSON.stringify(offlineStorage)}`);
+  }
+  return {
+    federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}),
+    ...(offlineStorage !== undefined ? { offlineStorage } : {}),
+  };
 }
 
 interface RunAs {
