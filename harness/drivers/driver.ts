@@ -43,7 +43,9 @@ export type ChatEvent =
   | { kind: 'reaction'; conversation: string; sender: string; target: string; key: string; receivedAt: number }
   | { kind: 'member'; conversation: string; member: string; membership: 'join' | 'leave' | 'invite'; receivedAt: number }
   | { kind: 'invite'; conversation: string; sender: string; direct: boolean; receivedAt: number }
-  | FileEvent;
+  | FileEvent
+  | PresenceEvent
+  | ContactRequestEvent;
 
 // --- Files and profiles (FED-FILE, FED-DIRECTORY) ------------------------------------------------
 
@@ -85,6 +87,21 @@ export interface FileAndProfileClient {
   /** Look up a person's profile by address (Matrix profile API on one's own server; XMPP vcard-temp IQ). */
   lookupProfile(address: string): Promise<Profile>;
 }
+
+// --- Presence (FED-PRESENCE): what a contact shows others, and becoming a contact ---------------
+
+/** KS 6.2.2 "upptagen/tillgänglig": available or busy; offline when the contact has gone. */
+export type Availability = 'available' | 'busy' | 'offline';
+
+/**
+ * A contact's presence as this client received it. Presence belongs to no conversation: `conversation` is the
+ * contact's address. `wire` is the protocol's own value (Matrix `presence`: online / unavailable / offline;
+ * XMPP `<show/>` or `type='unavailable'`), for the evidence.
+ */
+export interface PresenceEvent { kind: 'presence'; conversation: string; sender: string; availability: Availability; status?: string; wire: string; receivedAt: number }
+
+/** Someone asks to see this user's presence (XMPP `<presence type='subscribe'/>`; Matrix has no such request). */
+export interface ContactRequestEvent { kind: 'contact-request'; conversation: string; sender: string; receivedAt: number }
 
 /** What a message carries besides its body. Message ids are those send() returned or a message event showed. */
 export interface SendOptions {
@@ -143,6 +160,20 @@ export interface ChatClient extends FileAndProfileClient {
   messages(conversation: Conversation): MessageEvent[];
   /** Current members of a room as this client's server reports them. */
   members(conversation: Conversation): Promise<string[]>;
+  // --- Presence (FED-PRESENCE). Matrix shares presence with everyone one shares a room with, so there the
+  // request / approval steps do nothing; in XMPP they are the roster subscription of RFC 6121 §3.
+  /** Ask to see `peerAddress`'s presence (XMPP: `<presence type='subscribe'/>`, RFC 6121 §3.1.1). */
+  requestPresence(peerAddress: string): Promise<void>;
+  /** Wait for `fromAddress`'s request to see this user's presence and approve it (XMPP: `subscribed`, RFC 6121 §3.1.4). */
+  approvePresence(fromAddress: string, options?: Partial<WaitOptions>): Promise<void>;
+  /** Show others this availability and status text (Matrix: PUT /presence, busy = `unavailable`; XMPP: `<show>dnd</show>`). */
+  setPresence(availability: Exclude<Availability, 'offline'>, status?: string): Promise<void>;
+  // --- Room order (the concurrency scenario of FED-ROOM / FED-INTEGRITY).
+  /**
+   * The room's messages, own ones included, in the order this user's server presents them (Matrix: the room
+   * history from /messages; XMPP: the order the MUC delivered them to this session, own reflections included).
+   */
+  history(conversation: Conversation): Promise<MessageEvent[]>;
   /** The readable SENT / RECV transcript of this client's exchange, for evidence. */
   transcript(): string[];
   close(): Promise<void>;

@@ -4,6 +4,7 @@
 import {
   ClientEvent,
   createClient,
+  Direction,
   MatrixError,
   MatrixScheduler,
   MsgType,
@@ -31,6 +32,7 @@ import {
   type Conversation,
   type FileEvent,
   type FileToShare,
+  type Availability,
   type MessageEvent,
   type Profile,
   type ProtocolDriver,
@@ -67,6 +69,7 @@ class MatrixChatClient implements ChatClient {
   private readonly lines: string[] = [];
   private readonly waiters = new Set<Waiter>();
   private closed = false;
+  private presenceCount = 0;
 
   private constructor(readonly account: Account, private readonly client: MatrixClient) {}
 
@@ -133,7 +136,20 @@ class MatrixChatClient implements ChatClient {
     this.client.on(RoomEvent.Redaction, this.onRedaction);
     this.client.on(RoomMemberEvent.Membership, this.onMembership);
     this.client.on(ClientEvent.Sync, this.onSync);
+    this.client.on(ClientEvent.Event, this.onPresence);
   }
+
+  /** Client-Server API "Presence": m.presence events in /sync's `presence` section, one per user whose state changed. */
+  private readonly onPresence = (event: MatrixEvent): void => {
+    const sender = event.getSender();
+    if (event.getType() !== 'm.presence' || !sender || sender === this.me) return;
+    const content = event.getContent();
+    const wire = typeof content.presence === 'string' ? content.presence : '(none)';
+    const availability: Availability = wire === 'online' ? 'available' : wire === 'unavailable' ? 'busy' : 'offline';
+    const status = typeof content.status_msg === 'string' && content.status_msg !== '' ? content.status_msg : undefined;
+    this.presenceCount += 1;
+    this.record(`presence ${this.presenceCount}`, { kind: 'presence', conversation: sender, sender, availability, ...(status ? { status } : {}), wire, receivedAt: Date.now() });
+  };
 
   private readonly onTimeline = (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined, removed: boolean): void => {
     const type = event.getType();
@@ -489,6 +505,38 @@ class MatrixChatClient implements ChatClient {
     return data;
   }
 
+  // Presence: Matrix shares it with everyone who shares a room (Client-Server API "Presence"); nothing to request.
+  async requestPresence(): Promise<void> {}
+
+  async approvePresence(): Promise<void> {}
+
+  async setPresence(availability: Exclude<Availability, 'offline'>, status?: string): Promise<void> {
+    // Matrix has no "busy": `unavailable` is the state a present user sets to say they are not available to chat.
+    const presence = availability === 'available' ? 'online' : 'unavailable';
+    await this.operation(`set presence ${presence}`, () => this.client.setPresence({ presence, ...(status !== undefined ? { status_msg: status } : {}) }));
+    this.note('SENT', '-', `presence ${presence}${status !== undefined ? ` status_msg=${quote(status)}` : ''}`);
+  }
+
+  /** The room's history as this user's server orders it: GET /rooms/{roomId}/messages backwards from now, reversed. */
+  async history(conversation: Conversation): Promise<MessageEvent[]> {
+    const newestFirst: MessageEvent[] = [];
+    let from: string | null = null;
+    for (let page = 0; page < 20; page++) {
+      const answer = await this.operation(`read the history of ${conversation.id}`, () =>
+        this.client.createMessagesRequest(conversation.id, from, 100, Direction.Backward));
+      for (const raw of answer.chunk) {
+        const content = isObject(raw.content) ? raw.content : {};
+        const relation = isObject(content['m.relates_to']) ? content['m.relates_to'] : {};
+        if (raw.type !== 'm.room.message' || relation.rel_type === 'm.replace') continue;
+        // receivedAt: history is not received live, so the sending server's timestamp.
+        newestFirst.push({ kind: 'message', conversation: conversation.id, sender: raw.sender, body: typeof content.body === 'string' ? content.body : '', id: raw.event_id, receivedAt: raw.origin_server_ts });
+      }
+      if (!answer.end || answer.chunk.length === 0) break;
+      from = answer.end;
+    }
+    return newestFirst.reverse();
+  }
+
   async members(conversation: Conversation): Promise<string[]> {
     const answer = await this.operation(`list the members of ${conversation.id}`, () => this.client.getJoinedRoomMembers(conversation.id));
     return Object.keys(answer.joined).sort();
@@ -598,6 +646,8 @@ function describeEvent(event: ChatEvent): string {
     case 'retraction': return `${event.sender}: redaction of ${event.target}`;
     case 'reaction': return `${event.sender}: reaction ${quote(event.key)} to ${event.target}`;
     case 'file': return `${event.sender}: file ${quote(event.name)} ${event.url} (${event.id})`;
+    case 'presence': return `${event.sender}: presence ${event.wire}${event.status !== undefined ? ` ${quote(event.status)}` : ''}`;
+    case 'contact-request': return `${event.sender}: asks to see presence`;
   }
 }
 

@@ -35,6 +35,7 @@ import {
   type DirectoryAnswer,
   type Account,
   type ChatClient,
+  type Availability,
   type ChatEvent,
   type Conversation,
   type FileEvent,
@@ -195,6 +196,10 @@ function describeEvent(event: ChatEvent): string {
       return `reaction in ${event.conversation} from ${event.sender} to ${event.target}: ${JSON.stringify(event.key)}`;
     case 'file':
       return `file in ${event.conversation} from ${event.sender}: ${JSON.stringify(event.name)} ${event.url}`;
+    case 'presence':
+      return `presence from ${event.sender}: ${event.wire}${event.status !== undefined ? ` ${JSON.stringify(event.status)}` : ''}`;
+    case 'contact-request':
+      return `subscription request from ${event.sender}`;
   }
 }
 
@@ -275,6 +280,8 @@ class XmppChatClient implements ChatClient {
       resource: options.resource ?? `fedconf-${randomBytes(4).toString('hex')}`,
     });
     xmpp.reconnect.stop(); // a dropped session is evidence, not something to paper over
+    // RFC 6121 §2.1.6: a client acknowledges a roster push (sent when a presence subscription changes).
+    xmpp.iqCallee.set('jabber:iq:roster', 'query', () => true);
     const session = new XmppChatClient(account, xmpp);
     xmpp.on('connect', () => {
       if (xmpp.socket) caBySocket.set(xmpp.socket, options.ca);
@@ -503,8 +510,12 @@ class XmppChatClient implements ChatClient {
       }
       return;
     }
+    if (!room) {
+      this.onContactPresence(stanza, fromJid.bare().toString());
+      return;
+    }
     const x = stanza.getChild('x', NS_MUC_USER);
-    if (!room || !x) return;
+    if (!x) return;
     const nick = fromJid.resource;
     if (!nick) return;
     const statuses = new Set(x.getChildren('status').map((s) => String(s.attrs.code)));
@@ -528,6 +539,23 @@ class XmppChatClient implements ChatClient {
       room.join = undefined;
       join?.resolve({ created: statuses.has('201') });
     }
+  }
+
+  /** Presence of a contact (RFC 6121 §4) or a subscription request (§3.1.3); other subscription states are roster bookkeeping. */
+  private onContactPresence(stanza: Element, sender: string): void {
+    if (sender === bare(this.account.address)) return; // own presence, reflected to this session
+    const type: string | undefined = stanza.attrs.type;
+    const receivedAt = Date.now();
+    if (type === 'subscribe') {
+      this.push({ kind: 'contact-request', conversation: sender, sender, receivedAt });
+      return;
+    }
+    if (type !== undefined && type !== 'unavailable') return;
+    // RFC 6121 §4.7.2.1: no <show/> (or "chat") is available; away, xa and dnd are all "not available now".
+    const show = stanza.getChildText('show') ?? undefined;
+    const status = stanza.getChildText('status') || undefined;
+    const availability: Availability = type === 'unavailable' ? 'offline' : !show || show === 'chat' ? 'available' : 'busy';
+    this.push({ kind: 'presence', conversation: sender, sender, availability, ...(status ? { status } : {}), wire: type ?? show ?? '(no show)', receivedAt });
   }
 
   // --- ChatClient -------------------------------------------------------------------------
@@ -754,6 +782,28 @@ class XmppChatClient implements ChatClient {
   messages(conversation: Conversation): MessageEvent[] {
     return this.events.filter((e): e is MessageEvent =>
       e.kind === 'message' && e.conversation === conversation.id);
+  }
+
+  // Presence: the roster subscription of RFC 6121 §3, then broadcast presence (§4.2, §4.4).
+  async requestPresence(peerAddress: string): Promise<void> {
+    await this.xmpp.send(xml('presence', { to: bare(peerAddress), type: 'subscribe' }));
+  }
+
+  async approvePresence(fromAddress: string, options?: Partial<WaitOptions>): Promise<void> {
+    const from = bare(fromAddress);
+    await this.waitFor((e) => e.kind === 'contact-request' && e.sender === from,
+      { description: options?.description ?? `${from}'s request to see ${this.account.address}'s presence (RFC 6121 §3.1.3)`, timeoutMs: options?.timeoutMs });
+    await this.xmpp.send(xml('presence', { to: from, type: 'subscribed' }));
+  }
+
+  async setPresence(availability: Exclude<Availability, 'offline'>, status?: string): Promise<void> {
+    // RFC 6121 §4.7.2.1: <show>dnd</show> is "busy"; no <show/> is available.
+    await this.xmpp.send(xml('presence', {}, ...(availability === 'busy' ? [xml('show', {}, 'dnd')] : []), ...(status !== undefined ? [xml('status', {}, status)] : [])));
+  }
+
+  /** A MUC has no history query here (no MAM assumed): the room's order is the order it delivered to this session. */
+  async history(conversation: Conversation): Promise<MessageEvent[]> {
+    return this.messages(conversation);
   }
 
   async members(conversation: Conversation): Promise<string[]> {

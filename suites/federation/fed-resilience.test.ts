@@ -38,17 +38,27 @@ describe('FED-RESILIENCE / FED-OFFLINE: federation survives the peer server goin
     await expectMessage(alice, aliceToBob, { from: bobAgain, body: 'Ja, org-b är tillbaka.', timeoutMs: boundMs });
   });
 
-  scenario('a message sent while bob is logged out reaches him when he logs in again', {
+  // The logged-out recipient is on org-a: storing messages for its own offline users is the product's job
+  // (a variant without offline storage runs as org-a only).
+  scenario('a message from org-b sent while alice at org-a is logged out reaches her when she logs in again', {
     requirements: ['FED-OFFLINE'], clause, interop: true,
   }, async (s) => {
     const { alice, bob, aliceToBob, bobToAlice } = await talking(s, 'Hej, är du där?');
+    // carol, online on org-a, tells when what bob sent before his message to her has reached org-a
+    // (one federation link, in order: RFC 6120 §10.1; Matrix transactions to a destination go one at a time).
+    const carol = await s.user('org-a', 'carol');
+    const bobToCarol = await bob.openDirect(carol.account.address);
+    const carolToBob = await carol.acceptDirect(bob.account.address);
 
-    await bob.close();
-    // Logged out means the server has ended bob's session, not only that his socket is closing.
+    await alice.close();
+    // Logged out means the server has ended alice's session, not only that her socket is closing.
     await sleep(1000);
-    await alice.send(aliceToBob, 'Skickat medan du var utloggad');
-    const bobAgain = await s.login(bob.account);
-    await expectMessage(bobAgain, bobToAlice, { from: alice, body: 'Skickat medan du var utloggad' });
+    await bob.send(bobToAlice, 'Skickat medan du var utloggad');
+    await bob.send(bobToCarol, 'Till Carol, efter meddelandet till Alice');
+    // Only now is the message to alice known to be at org-a while she is offline.
+    await expectMessage(carol, carolToBob, { from: bob, body: 'Till Carol, efter meddelandet till Alice' });
+    const aliceAgain = await s.login(alice.account);
+    await expectMessage(aliceAgain, aliceToBob, { from: bob, body: 'Skickat medan du var utloggad' });
   });
 
   scenario(`a message sent while org-b's server is down reaches bob once it is back (within ${boundMs / 1000} s)`, {

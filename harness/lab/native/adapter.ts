@@ -26,6 +26,10 @@ export interface LabSettings {
    * <domain>:443, where no federation API answers — the "well-known pointing to the wrong port" FED-DISCOVERY control.
    */
   wellKnownWrongPort?: boolean;
+  /** false: the server keeps and shares no presence (Synapse `presence.enabled: false`), the FED-PRESENCE negative control. */
+  presence?: boolean;
+  /** false: no storage of messages for offline users (XMPP mod_offline not loaded), the FED-OFFLINE negative control. */
+  offlineStorage?: boolean;
   /** false: users cannot upload files (Matrix media repository off; XMPP no XEP-0363 upload service), the FED-FILE negative control. */
   fileUpload?: boolean;
   /**

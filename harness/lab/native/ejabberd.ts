@@ -48,7 +48,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', ...guestSwitches];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -81,6 +81,8 @@ export interface EjabberdConfig {
   federation: boolean;
   /** Where mod_http_upload stores files. */
   uploadDir: string;
+  /** false: the stock mod_offline is removed, so nothing is stored for offline users. */
+  offlineStorage?: boolean;
   logLevel?: string;
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
@@ -142,6 +144,7 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
     mod_muc: { ...modules.mod_muc, hosts: [mucDomainOf(c.domain)] },
     mod_http_upload: { put_url: `https://@HOST@:${httpsPort}/upload`, docroot: c.uploadDir, hosts: [uploadDomainOf(c.domain)] },
   };
+  if (c.offlineStorage === false) delete (config.modules as Yaml).mod_offline;
   return config;
 }
 
@@ -217,13 +220,15 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean } {
+function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
-  const { federation } = settings;
-  if (federation !== undefined && typeof federation !== 'boolean') {
-    throw new Error(`ejabberd adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);
+  const { federation, offlineStorage } = settings;
+  for (const [key, value] of Object.entries({ federation, offlineStorage })) {
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new Error(`ejabberd adapter: lab setting "${key}" must be a boolean, got ${JSON.stringify(value)}`);
+    }
   }
-  return { federation: federation ?? true };
+  return { federation: federation ?? true, ...(offlineStorage !== undefined ? { offlineStorage } : {}) };
 }
 
 interface RunAs {
@@ -265,7 +270,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation } = checkSettings(plan.settings);
+  const { federation, offlineStorage } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -295,6 +300,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     federation,
     guests: guestsAdmitted(plan.settings),
     uploadDir: ownedDir(join(spoolDir, 'upload'), user),
+    ...(offlineStorage !== undefined ? { offlineStorage } : {}),
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });
   writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `

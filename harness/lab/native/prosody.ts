@@ -22,7 +22,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', ...guestSwitches];
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -63,6 +63,8 @@ export interface ProsodyConfig {
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
   /** false: no upload component (the FED-FILE negative control). */
   fileUpload?: boolean;
+  /** false: mod_offline (auto-loaded by Prosody) is disabled, so nothing is stored for offline users. */
+  offlineStorage?: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
@@ -105,7 +107,8 @@ export function prosodyConfig(c: ProsodyConfig): string {
     `modules_enabled = ${luaList(modules)}`,
     // Without mod_s2s the server neither listens on 5269 nor opens s2s streams: every stanza to another
     // domain is bounced by the core router with not-allowed ("Communication with remote domains is not enabled").
-    `modules_disabled = ${luaList(c.federation ? [] : ['s2s'])}`,
+    // mod_offline is loaded automatically; disabling it is how an operator turns offline storage off.
+    `modules_disabled = ${luaList([...(c.federation ? [] : ['s2s']), ...(c.offlineStorage === false ? ['offline'] : [])])}`,
     '',
     'authentication = "internal_hashed"',
     'storage = "internal"',
@@ -160,7 +163,7 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
   const { federation } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
@@ -177,7 +180,14 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' 
   if (fileUpload !== undefined && typeof fileUpload !== 'boolean') {
     throw new Error(`prosody adapter: lab setting "fileUpload" must be a boolean, got ${JSON.stringify(fileUpload)}`);
   }
-  return { federation: federation ?? true, ...(fileUpload !== undefined ? { fileUpload } : {}), ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}) };
+  const { offlineStorage } = settings;
+  if (offlineStorage !== undefined && typeof offlineStorage !== 'boolean') {
+    throw new Error(`prosody adapter: lab setting "offlineStorage" must be a boolean, got ${JSON.stringify(offlineStorage)}`);
+  }
+  return {
+    federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}),
+    ...(offlineStorage !== undefined ? { offlineStorage } : {}), ...(fileUpload !== undefined ? { fileUpload } : {}),
+  };
 }
 
 interface RunAs {

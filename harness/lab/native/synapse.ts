@@ -28,7 +28,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -176,7 +176,7 @@ function checkSettings(settings: LabSettings): void {
   if (settings.federation !== undefined && typeof settings.federation !== 'boolean') {
     throw new Error(`synapse adapter: lab setting federation must be true or false, got ${JSON.stringify(settings.federation)}`);
   }
-  for (const key of ['serverKeysExpired', 'wellKnownWrongPort', 'fileUpload'] as const) {
+  for (const key of ['serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence'] as const) {
     if (settings[key] !== undefined && typeof settings[key] !== 'boolean') {
       throw new Error(`synapse adapter: lab setting ${key} must be true or false, got ${JSON.stringify(settings[key])}`);
     }
@@ -268,6 +268,10 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
     // No media repository in this process (the option meant for moving it to a worker): upload and download
     // endpoints are not served at all.
     config.enable_media_repo = false;
+  }
+  if (plan.settings.presence === false) {
+    // Synapse's documented switch: no presence is tracked, sent over federation or accepted from it.
+    config.presence = { enabled: false };
   }
   if (plan.settings.serverKeysExpired === true) {
     // /_matrix/key/v2/server answers valid_until_ts = now + key_refresh_interval; an integer is taken as
