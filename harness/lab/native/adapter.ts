@@ -26,6 +26,18 @@ export interface LabSettings {
    * <domain>:443, where no federation API answers — the "well-known pointing to the wrong port" FED-DISCOVERY control.
    */
   wellKnownWrongPort?: boolean;
+  /**
+   * true: clients may connect without TLS — XMPP `c2s_require_encryption = false`; Matrix: the client API only on
+   * the plain-HTTP listener, with no TLS client endpoint. The SEC-TLS-CLIENT negative control.
+   */
+  clientPlaintext?: boolean;
+  /**
+   * true: the server runs with its stock rate limits, without the lab's relaxations (Synapse `rc_*`, Dendrite
+   * `rate_limiting`, ejabberd shapers); SEC-BRUTE asks for it through the reconfigure control.
+   */
+  stockRateLimits?: boolean;
+  /** false: failed logins are never throttled (Synapse `rc_login` unlimited, also with stock limits), the SEC-BRUTE negative control. */
+  loginThrottling?: boolean;
 }
 
 /** Refuses settings an adapter does not honour, so a variant never runs silently as the stock product. */

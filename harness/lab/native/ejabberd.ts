@@ -46,7 +46,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'stockRateLimits'];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -75,6 +75,8 @@ export interface EjabberdConfig {
   keyFile: string;
   caFile: string;
   federation: boolean;
+  /** true: keep the stock shapers (SEC-BRUTE asks for the server's stock limits). */
+  stockRateLimits?: boolean;
   logLevel?: string;
 }
 
@@ -118,7 +120,7 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   // Synapse adapter's retry intervals, a lab deviation to declare in reports.
   config.s2s_max_retry_delay = s2sMaxRetryDelaySeconds;
   // The stock shapers (c2s 3000 B/s for users, s2s "fast") stall a test run by ~45 ms per burst.
-  config.shaper_rules = { ...shaperRules, c2s_shaper: 'none', s2s_shaper: 'none' };
+  if (c.stockRateLimits !== true) config.shaper_rules = { ...shaperRules, c2s_shaper: 'none', s2s_shaper: 'none' };
   config.modules = { ...modules, mod_muc: { ...modules.mod_muc, hosts: [mucDomainOf(c.domain)] } };
   return config;
 }
@@ -195,13 +197,16 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean } {
+function checkSettings(settings: LabSettings): { federation: boolean; stockRateLimits: boolean } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
-  const { federation } = settings;
+  const { federation, stockRateLimits } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
     throw new Error(`ejabberd adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);
   }
-  return { federation: federation ?? true };
+  if (stockRateLimits !== undefined && typeof stockRateLimits !== 'boolean') {
+    throw new Error(`ejabberd adapter: lab setting "stockRateLimits" must be a boolean, got ${JSON.stringify(stockRateLimits)}`);
+  }
+  return { federation: federation ?? true, stockRateLimits: stockRateLimits ?? false };
 }
 
 interface RunAs {
@@ -243,7 +248,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation } = checkSettings(plan.settings);
+  const { federation, stockRateLimits } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -271,6 +276,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     keyFile,
     caFile,
     federation,
+    stockRateLimits,
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });
   writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `

@@ -20,7 +20,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'clientPlaintext', 'stockRateLimits'];
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -57,6 +57,8 @@ export interface ProsodyConfig {
   s2sRequireEncryption?: boolean;
   /** `TLSv1`: the s2s listener also accepts TLS 1.0/1.1 (Prosody's default is `tlsv1_2+`). */
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
+  /** true: `c2s_require_encryption = false` (clients may connect without TLS), the SEC-TLS-CLIENT negative control. */
+  clientPlaintext?: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -66,7 +68,8 @@ const topLevelDomain = (domain: string): string => domain.replace(/\.$/, '').spl
 /** prosody.cfg.lua for one organisation: one VirtualHost, one MUC component, bound to one loopback address. */
 export function prosodyConfig(c: ProsodyConfig): string {
   const hostSsl = `{ certificate = ${luaString(c.certificateFile)}; key = ${luaString(c.keyFile)}; cafile = ${luaString(c.caFile)} }`;
-  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons'];
+  // admin_shell (in Debian's stock config too): `prosodyctl shell`, through which the operator ends sessions (SEC-SESSION).
+  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons', 'admin_shell'];
   return [
     `-- Written by fedconf for ${c.domain}. Regenerated on every start; do not edit.`,
     '',
@@ -96,7 +99,7 @@ export function prosodyConfig(c: ProsodyConfig): string {
     'authentication = "internal_hashed"',
     'storage = "internal"',
     'allow_registration = false',
-    'c2s_require_encryption = true',
+    `c2s_require_encryption = ${c.clientPlaintext === true ? 'false' : 'true'}`,
     `s2s_require_encryption = ${c.s2sRequireEncryption === false ? 'false' : 'true'}`,
     // Prosody treats s2s_secure_auth = true as requiring encryption, so the plaintext control turns both off
     // (the usual real-world way to end up with optional s2s TLS).
@@ -140,7 +143,7 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'clientPlaintext'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
   const { federation } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
@@ -153,7 +156,13 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' 
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
   }
-  return { federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}) };
+  // stockRateLimits: nothing to do, the lab relaxes none of Prosody's limits.
+  for (const key of ['clientPlaintext', 'stockRateLimits'] as const) {
+    if (settings[key] !== undefined && typeof settings[key] !== 'boolean') {
+      throw new Error(`prosody adapter: lab setting "${key}" must be a boolean, got ${JSON.stringify(settings[key])}`);
+    }
+  }
+  return { federation: federation ?? true, ...(settings.clientPlaintext !== undefined ? { clientPlaintext: settings.clientPlaintext } : {}), ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}) };
 }
 
 interface RunAs {
