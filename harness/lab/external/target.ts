@@ -11,6 +11,7 @@ interface TargetOrganisationFile {
   product: string;
   domain: string;
   clientUrl: string;
+  clientTlsEndpoint?: string;
   federationUrl?: string;
   mucDomain?: string;
   provisioning:

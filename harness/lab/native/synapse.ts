@@ -241,7 +241,9 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
     bcrypt_rounds: 4,
     rc_message: unlimited,
     rc_registration: unlimited,
-    rc_login: { address: unlimited, account: unlimited, failed_attempts: unlimited },
+    // failed_attempts stays at Synapse's default (3 failures, then 1 per ~6 s per account): SEC-BRUTE checks it,
+    // and no other scenario fails a login.
+    rc_login: { address: unlimited, account: unlimited },
     rc_joins: { local: unlimited, remote: unlimited },
     rc_joins_per_room: unlimited,
     rc_invites: { per_room: unlimited, per_user: unlimited, per_issuer: unlimited },
