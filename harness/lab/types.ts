@@ -36,6 +36,11 @@ export interface OrganisationDescription {
   version: string;
   /** Client endpoint: a base URL for Matrix, `xmpp://host:port` for XMPP. */
   clientUrl: string;
+  /**
+   * Matrix, when clientUrl is a plain-HTTP listener: where clients reach the client API over TLS (host:port).
+   * clientUrl is then the backend the harness provisions through, in the place a TLS proxy's backend has.
+   */
+  clientTlsEndpoint?: string;
   /** Federation endpoint as a remote peer reaches it (host:port). */
   federationEndpoint: string;
   /** XMPP: the MUC service domain (conference.org-a.test). */

@@ -1,6 +1,6 @@
 /**
- * TLS handshake probes for a federation endpoint: one attempt pinned to one protocol version, and a
- * plaintext probe. XMPP s2s endpoints first speak the stream header and STARTTLS (RFC 6120 §5.4).
+ * TLS handshake probes for a federation or client endpoint: one attempt pinned to one protocol version, and a
+ * plaintext probe. XMPP endpoints (s2s and c2s) first speak the stream header and STARTTLS (RFC 6120 §5.4).
  */
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -17,8 +17,10 @@ export interface TlsTarget {
   domain: string;
   /** PEM file of the CA the certificate must chain to. */
   caFile: string;
-  /** `xmpp-s2s`: speak the stream header and STARTTLS before the handshake. */
-  kind: 'direct' | 'xmpp-s2s';
+  /** `xmpp-s2s` / `xmpp-c2s`: speak the server or client stream header and STARTTLS before the handshake. */
+  kind: 'direct' | 'xmpp-s2s' | 'xmpp-c2s';
+  /** `direct`: the path the plaintext probe asks for (default: the Matrix server keys). */
+  plaintextPath?: string;
   timeoutMs?: number;
 }
 
@@ -36,11 +38,13 @@ export interface TlsAttempt {
   error?: string;
 }
 
-const xmppHeader = (to: string): string => `<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' `
-  + `xmlns:db='jabber:server:dialback' to='${to}' from='probe.test' version='1.0'>`;
+const xmppHeader = (to: string, kind: TlsTarget['kind']): string => (kind === 'xmpp-c2s'
+  ? `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='${to}' version='1.0'>`
+  : `<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' `
+    + `xmlns:db='jabber:server:dialback' to='${to}' from='probe.test' version='1.0'>`);
 
 /** A socket plus a text buffer of what it received, to wait for patterns in an XML stream. */
-class Reader {
+export class Reader {
   text = '';
   closed = false;
   private waiters: Array<() => void> = [];
@@ -79,9 +83,10 @@ class Reader {
   }
 }
 
-function openTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+/** `localAddress`: the loopback address to connect from (a probe that may get its source address banned). */
+export function openTcp(host: string, port: number, timeoutMs: number, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
+    const socket = netConnect({ host, port, ...(localAddress ? { localAddress } : {}) });
     const timer = setTimeout(() => { socket.destroy(); reject(new Error(`TCP connect to ${host}:${port} timed out`)); }, timeoutMs);
     socket.once('connect', () => { clearTimeout(timer); resolve(socket); });
     socket.once('error', (e) => { clearTimeout(timer); reject(e); });
@@ -95,6 +100,8 @@ export interface XmppStreamFeatures {
   /** <starttls><required/></starttls>: TLS is mandatory-to-negotiate (RFC 6120 §5.3.1). */
   starttlsRequired: boolean;
   dialback: boolean;
+  /** SASL mechanisms offered (RFC 6120 §6.4.1); offered before TLS, they let a client authenticate unencrypted. */
+  mechanisms: string[];
   /** The stream header's `from` and `id`. */
   from?: string;
   id?: string;
@@ -112,18 +119,19 @@ function parseFeatures(text: string): XmppStreamFeatures {
     starttls: starttls !== undefined,
     starttlsRequired: starttls !== undefined && /<required\b/.test(starttls),
     dialback: /urn:xmpp:features:dialback/.test(raw),
+    mechanisms: [...raw.matchAll(/<mechanism>([^<]+)<\/mechanism>/g)].map((m) => m[1]!),
     ...(header.match(/\sfrom=['"]([^'"]+)/) ? { from: header.match(/\sfrom=['"]([^'"]+)/)![1] } : {}),
     ...(header.match(/\sid=['"]([^'"]+)/) ? { id: header.match(/\sid=['"]([^'"]+)/)![1] } : {}),
     ...(error ? { streamError: error.match(/<([a-z-]+)\b/)?.[1] ?? error } : {}),
   };
 }
 
-/** Opens an s2s stream to `domain` in plaintext and returns the features, with the reader still open. */
-async function xmppOpen(target: TlsTarget): Promise<{ reader: Reader; features: XmppStreamFeatures }> {
+/** Opens an s2s or c2s stream to `domain` in plaintext and returns the features, with the reader still open. */
+export async function xmppOpen(target: TlsTarget, localAddress?: string): Promise<{ reader: Reader; features: XmppStreamFeatures }> {
   const timeout = target.timeoutMs ?? 5000;
-  const socket = await openTcp(target.host, target.port, timeout);
+  const socket = await openTcp(target.host, target.port, timeout, localAddress);
   const reader = new Reader(socket);
-  socket.write(xmppHeader(target.domain));
+  socket.write(xmppHeader(target.domain, target.kind));
   const m = await reader.until([/<\/stream:features>/, /<stream:features\s*\/>/, /<\/stream:error>/, /<\/stream:stream>/], timeout);
   if (!m) {
     socket.destroy();
@@ -158,7 +166,7 @@ export async function plaintextProbe(target: TlsTarget): Promise<PlaintextProbe>
   if (target.kind === 'direct') {
     const socket = await openTcp(target.host, target.port, timeout);
     const reader = new Reader(socket);
-    socket.write(`GET /_matrix/key/v2/server HTTP/1.1\r\nHost: ${target.domain}\r\nConnection: close\r\n\r\n`);
+    socket.write(`GET ${target.plaintextPath ?? '/_matrix/key/v2/server'} HTTP/1.1\r\nHost: ${target.domain}\r\nConnection: close\r\n\r\n`);
     await reader.until([/\r\n\r\n/], timeout);
     socket.destroy();
     const status = reader.text.match(/^HTTP\/1\.[01] (\d{3})/)?.[1];
@@ -167,6 +175,18 @@ export async function plaintextProbe(target: TlsTarget): Promise<PlaintextProbe>
     return { accepted: false, detail: status ? `plaintext HTTP request answered ${status} (no content served)` : `no HTTP answer in plaintext (${reader.closed ? 'connection closed' : 'nothing received'})` };
   }
   const { reader, features } = await xmppOpen(target);
+  if (target.kind === 'xmpp-c2s') {
+    // RFC 6120 §5.3.1 / §6.4.1: a server that requires TLS marks STARTTLS <required/> and offers no SASL
+    // mechanism before it; one that offers mechanisms in plaintext lets a client authenticate unencrypted.
+    reader.socket.destroy();
+    if (features.streamError) return { accepted: false, detail: `stream error before features: ${features.streamError}`, features };
+    const accepted = !features.starttlsRequired || features.mechanisms.length > 0;
+    return {
+      accepted, features,
+      detail: `STARTTLS ${features.starttls ? (features.starttlsRequired ? 'required' : 'offered as optional') : 'not offered'}; `
+        + `SASL mechanisms offered before TLS: ${features.mechanisms.join(', ') || 'none'}`,
+    };
+  }
   try {
     if (features.streamError) return { accepted: false, detail: `stream error before features: ${features.streamError}`, features };
     const before = reader.text.length;
@@ -192,7 +212,7 @@ export async function tlsAttempt(target: TlsTarget, version: TlsVersion): Promis
   const timeout = target.timeoutMs ?? 5000;
   let socket: Socket | undefined;
   try {
-    if (target.kind === 'xmpp-s2s') {
+    if (target.kind !== 'direct') {
       const { reader, features } = await xmppOpen(target);
       socket = reader.socket;
       if (!features.starttls) return { version, accepted: false, error: `no STARTTLS offered (features: ${features.raw.slice(0, 300)})` };

@@ -47,3 +47,10 @@ export async function deleteWithEjabberdctl(org: OrganisationDescription, method
   const [user, host] = at > 0 ? [address.slice(0, at), address.slice(at + 1)] : [address, org.domain];
   await ejabberdctl(org, method, ['unregister', user, host]);
 }
+
+/** The operator ends one session of `address` (`ejabberdctl kick_session USER HOST RESOURCE REASON`, mod_admin_extra). */
+export async function kickSessionWithEjabberdctl(org: OrganisationDescription, method: Method, address: string, resource: string): Promise<string> {
+  const at = address.lastIndexOf('@');
+  const [user, host] = at > 0 ? [address.slice(0, at), address.slice(at + 1)] : [address, org.domain];
+  return (await ejabberdctl(org, method, ['kick_session', user, host, resource, 'ended by the operator (fedconf SEC-SESSION)'])).trim();
+}

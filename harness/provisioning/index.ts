@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Account } from '../drivers/driver.ts';
 import type { OrganisationDescription } from '../lab/types.ts';
-import { deleteWithEjabberdctl, registerWithEjabberdctl } from './ejabberdctl.ts';
+import { deleteWithEjabberdctl, kickSessionWithEjabberdctl, registerWithEjabberdctl } from './ejabberdctl.ts';
 import { claimPreCreated } from './pre-created.ts';
-import { deleteWithProsodyctl, registerWithProsodyctl } from './prosodyctl.ts';
+import { closeSessionsWithProsodyctl, deleteWithProsodyctl, registerWithProsodyctl } from './prosodyctl.ts';
 import { registerWithSharedSecret } from './shared-secret.ts';
 
 /**
@@ -36,5 +36,22 @@ export async function removeAccount(account: Account): Promise<void> {
     case 'synapse-shared-secret':
     case 'pre-created':
       return; // no removal through these methods
+  }
+}
+
+/**
+ * The operator ends an XMPP user's session (`resource`: the session's resource) with the server's admin
+ * command. Returns the command's answer; undefined when this provisioning method has no admin command.
+ */
+export async function endXmppSession(org: OrganisationDescription, address: string, resource: string): Promise<string | undefined> {
+  const method = org.provisioning;
+  switch (method.method) {
+    case 'prosodyctl':
+      return closeSessionsWithProsodyctl(org, method, address);
+    case 'ejabberdctl':
+      return kickSessionWithEjabberdctl(org, method, address, resource);
+    case 'synapse-shared-secret':
+    case 'pre-created':
+      return undefined;
   }
 }

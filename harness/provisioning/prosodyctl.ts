@@ -23,3 +23,14 @@ export async function registerWithProsodyctl(org: OrganisationDescription, metho
 export async function deleteWithProsodyctl(org: OrganisationDescription, method: Method, address: string): Promise<void> {
   await prosodyctl(org, method, ['deluser', address]);
 }
+
+/**
+ * The operator ends every session of `address` (`prosodyctl shell c2s close <jid>`, through the running
+ * server's admin socket, mod_admin_shell). Returns the shell's answer for the evidence.
+ */
+export async function closeSessionsWithProsodyctl(org: OrganisationDescription, method: Method, address: string): Promise<string> {
+  const [command = 'prosodyctl', ...prefix] = [...(method.exec ?? []), 'prosodyctl'];
+  const result = await runWithInput(command, [...prefix, '--config', method.configFile, 'shell', 'c2s', 'close', address], '', timeoutMs);
+  if (result.code !== 0) throw new Error(`prosodyctl shell c2s close on ${org.domain} failed (${result.signal ?? `exit ${result.code}`}): ${result.output.trim()}`);
+  return result.output.trim();
+}

@@ -27,6 +27,7 @@ export function writeTargetForLab(lab: LabDescription, file: string): { exports:
     const port = o.federationEndpoint.split(':').at(-1);
     return {
       product: o.product, domain: o.domain, clientUrl: o.clientUrl,
+      ...(o.clientTlsEndpoint ? { clientTlsEndpoint: o.clientTlsEndpoint } : {}),
       ...(o.protocol === 'matrix' ? { federationUrl: `https://${o.address}:${port}` } : {}),
       ...(o.mucDomain ? { mucDomain: o.mucDomain } : {}),
       provisioning,

@@ -23,6 +23,7 @@ export function externalProvider(target: Target): LabProvider {
           name, domain: org.domain, address: new URL(org.clientUrl).hostname, product: org.product.id,
           implementation: org.product.lab?.adapter ?? org.product.variantOf ?? org.product.id,
           protocol: target.protocol, version: 'unknown', clientUrl: org.clientUrl,
+          ...(org.clientTlsEndpoint ? { clientTlsEndpoint: org.clientTlsEndpoint } : {}),
           federationEndpoint: org.federationUrl ? new URL(org.federationUrl).host : `${org.domain}:5269`,
           ...(org.mucDomain ? { mucDomain: org.mucDomain } : {}),
           provisioning: org.provisioning,

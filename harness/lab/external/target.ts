@@ -10,6 +10,7 @@ interface TargetOrganisationFile {
   product: string;
   domain: string;
   clientUrl: string;
+  clientTlsEndpoint?: string;
   federationUrl?: string;
   mucDomain?: string;
   provisioning:

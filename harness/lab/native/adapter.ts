@@ -26,6 +26,18 @@ export interface LabSettings {
    * <domain>:443, where no federation API answers — the "well-known pointing to the wrong port" FED-DISCOVERY control.
    */
   wellKnownWrongPort?: boolean;
+  /**
+   * true: clients may connect without TLS — XMPP `c2s_require_encryption = false`; Matrix: the client API only on
+   * the plain-HTTP listener, with no TLS client endpoint. The SEC-TLS-CLIENT negative control.
+   */
+  clientPlaintext?: boolean;
+  /**
+   * true: the server runs with its stock rate limits, without the lab's relaxations (Synapse `rc_*`, Dendrite
+   * `rate_limiting`, ejabberd shapers); SEC-BRUTE asks for it through the reconfigure control.
+   */
+  stockRateLimits?: boolean;
+  /** false: failed logins are never throttled (Synapse `rc_login` unlimited, also with stock limits), the SEC-BRUTE negative control. */
+  loginThrottling?: boolean;
   /** false: the server keeps and shares no presence (Synapse `presence.enabled: false`), the FED-PRESENCE negative control. */
   presence?: boolean;
   /** false: no storage of messages for offline users (XMPP mod_offline not loaded), the FED-OFFLINE negative control. */
@@ -53,7 +65,7 @@ export function guestsAdmitted(settings: LabSettings): boolean {
 export function refuseUnknownSettings(adapter: string, settings: LabSettings, known: ReadonlyArray<keyof LabSettings>): void {
   const unknown = Object.keys(settings).filter((key) => !(known as readonly string[]).includes(key));
   if (unknown.length) throw new Error(`${adapter} adapter: unknown lab setting ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
-  for (const key of guestSwitches) {
+  for (const key of booleanSettings) {
     if (settings[key] !== undefined && typeof settings[key] !== 'boolean') {
       throw new Error(`${adapter} adapter: lab setting ${key} must be true or false, got ${JSON.stringify(settings[key])}`);
     }
@@ -62,6 +74,14 @@ export function refuseUnknownSettings(adapter: string, settings: LabSettings, kn
 
 /** The guest switches every adapter honours. */
 export const guestSwitches = ['guests', 'guestsAlwaysOn'] as const satisfies ReadonlyArray<keyof LabSettings>;
+
+type BooleanSetting = { [K in keyof LabSettings]-?: NonNullable<LabSettings[K]> extends boolean ? K : never }[keyof LabSettings];
+
+/** Every on/off setting: refuseUnknownSettings checks their type, so adapters only read them. */
+const booleanSettings = Object.keys({
+  federation: true, s2sRequireEncryption: true, serverKeysExpired: true, wellKnownWrongPort: true, clientPlaintext: true,
+  stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
+} satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */
 export interface OrganisationPlan {

@@ -34,7 +34,7 @@ const FEDERATION_PORT = 8448;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'stockRateLimits', ...guestSwitches];
 
 /**
  * A server signing key in Dendrite's format (what its `generate-keys --private-key` writes): a PEM block
@@ -175,6 +175,8 @@ export function createDendriteAdapter(version: string = DENDRITE_VERSION): Nativ
           protocol: 'matrix',
           version: reported,
           clientUrl,
+          // The HTTPS listener serves every API, the client API included (the plain :8008 is the harness's backend).
+          clientTlsEndpoint: `${plan.domain}:${FEDERATION_PORT}`,
           federationEndpoint: `${plan.domain}:${FEDERATION_PORT}`,
           // Dendrite implements Synapse's shared-secret registration endpoint (/_synapse/admin/v1/register).
           provisioning: { method: 'synapse-shared-secret', adminUrl: clientUrl, secret: { file: files.secret } },
@@ -193,9 +195,6 @@ export const dendriteAdapter: NativeAdapter = createDendriteAdapter();
 
 function checkSettings(settings: LabSettings): void {
   refuseUnknownSettings('dendrite', settings, knownSettings);
-  if (settings.federation !== undefined && typeof settings.federation !== 'boolean') {
-    throw new Error(`dendrite adapter: lab setting federation must be true or false, got ${JSON.stringify(settings.federation)}`);
-  }
 }
 
 interface ConfigFiles {
@@ -236,7 +235,8 @@ function dendriteConfig(plan: OrganisationPlan, files: ConfigFiles, registration
       guests_disabled: !guestsAdmitted(plan.settings),
       registration_shared_secret: registrationSecret,
       enable_registration_captcha: false,
-      rate_limiting: { enabled: false, threshold: 20, cooloff_ms: 500 },
+      // Off in the lab so bursts of test traffic never wait; stockRateLimits (SEC-BRUTE) turns Dendrite's default back on.
+      rate_limiting: { enabled: plan.settings.stockRateLimits === true, threshold: 20, cooloff_ms: 500 },
     },
     federation_api: {
       database: database('federationapi'),

@@ -48,7 +48,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', ...guestSwitches];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -83,6 +83,8 @@ export interface EjabberdConfig {
   uploadDir: string;
   /** false: the stock mod_offline is removed, so nothing is stored for offline users. */
   offlineStorage?: boolean;
+  /** true: keep the stock shapers (SEC-BRUTE asks for the server's stock limits). */
+  stockRateLimits?: boolean;
   logLevel?: string;
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
@@ -138,7 +140,7 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   // Synapse adapter's retry intervals, a lab deviation to declare in reports.
   config.s2s_max_retry_delay = s2sMaxRetryDelaySeconds;
   // The stock shapers (c2s 3000 B/s for users, s2s "fast") stall a test run by ~45 ms per burst.
-  config.shaper_rules = { ...shaperRules, c2s_shaper: 'none', s2s_shaper: 'none' };
+  if (c.stockRateLimits !== true) config.shaper_rules = { ...shaperRules, c2s_shaper: 'none', s2s_shaper: 'none' };
   config.modules = {
     ...modules,
     mod_muc: { ...modules.mod_muc, hosts: [mucDomainOf(c.domain)] },
@@ -220,15 +222,10 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean } {
+function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
-  const { federation, offlineStorage } = settings;
-  for (const [key, value] of Object.entries({ federation, offlineStorage })) {
-    if (value !== undefined && typeof value !== 'boolean') {
-      throw new Error(`ejabberd adapter: lab setting "${key}" must be a boolean, got ${JSON.stringify(value)}`);
-    }
-  }
-  return { federation: federation ?? true, ...(offlineStorage !== undefined ? { offlineStorage } : {}) };
+  const { federation, offlineStorage, stockRateLimits } = settings;
+  return { federation: federation ?? true, ...(offlineStorage !== undefined ? { offlineStorage } : {}), stockRateLimits: stockRateLimits ?? false };
 }
 
 interface RunAs {
@@ -270,7 +267,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation, offlineStorage } = checkSettings(plan.settings);
+  const { federation, offlineStorage, stockRateLimits } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -301,6 +298,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     guests: guestsAdmitted(plan.settings),
     uploadDir: ownedDir(join(spoolDir, 'upload'), user),
     ...(offlineStorage !== undefined ? { offlineStorage } : {}),
+    stockRateLimits,
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });
   writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `

@@ -22,7 +22,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', ...guestSwitches];
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -65,6 +65,8 @@ export interface ProsodyConfig {
   fileUpload?: boolean;
   /** false: mod_offline (auto-loaded by Prosody) is disabled, so nothing is stored for offline users. */
   offlineStorage?: boolean;
+  /** true: `c2s_require_encryption = false` (clients may connect without TLS), the SEC-TLS-CLIENT negative control. */
+  clientPlaintext?: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
@@ -77,7 +79,8 @@ const topLevelDomain = (domain: string): string => domain.replace(/\.$/, '').spl
 export function prosodyConfig(c: ProsodyConfig): string {
   const hostSsl = `{ certificate = ${luaString(c.certificateFile)}; key = ${luaString(c.keyFile)}; cafile = ${luaString(c.caFile)} }`;
   // pep + vcard4 + vcard_legacy as in Debian's stock config: vcard-temp (XEP-0054) answered from the PEP vCard.
-  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons', 'pep', 'vcard4', 'vcard_legacy'];
+  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons', 'pep', 'vcard4', 'vcard_legacy', 'admin_shell'];
+  // admin_shell (in Debian's stock config too): `prosodyctl shell`, through which the operator ends sessions (SEC-SESSION).
   const upload = c.fileUpload !== false;
   return [
     `-- Written by fedconf for ${c.domain}. Regenerated on every start; do not edit.`,
@@ -113,7 +116,7 @@ export function prosodyConfig(c: ProsodyConfig): string {
     'authentication = "internal_hashed"',
     'storage = "internal"',
     'allow_registration = false',
-    'c2s_require_encryption = true',
+    `c2s_require_encryption = ${c.clientPlaintext === true ? 'false' : 'true'}`,
     `s2s_require_encryption = ${c.s2sRequireEncryption === false ? 'false' : 'true'}`,
     // Prosody treats s2s_secure_auth = true as requiring encryption, so the plaintext control turns both off
     // (the usual real-world way to end up with optional s2s TLS).
@@ -163,30 +166,17 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
-  const { federation } = settings;
-  if (federation !== undefined && typeof federation !== 'boolean') {
-    throw new Error(`prosody adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);
-  }
-  const { s2sRequireEncryption, s2sTlsMinVersion } = settings;
-  if (s2sRequireEncryption !== undefined && typeof s2sRequireEncryption !== 'boolean') {
-    throw new Error(`prosody adapter: lab setting "s2sRequireEncryption" must be a boolean, got ${JSON.stringify(s2sRequireEncryption)}`);
-  }
+  const { federation, s2sRequireEncryption, s2sTlsMinVersion } = settings;
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
   }
-  const { fileUpload } = settings;
-  if (fileUpload !== undefined && typeof fileUpload !== 'boolean') {
-    throw new Error(`prosody adapter: lab setting "fileUpload" must be a boolean, got ${JSON.stringify(fileUpload)}`);
-  }
-  const { offlineStorage } = settings;
-  if (offlineStorage !== undefined && typeof offlineStorage !== 'boolean') {
-    throw new Error(`prosody adapter: lab setting "offlineStorage" must be a boolean, got ${JSON.stringify(offlineStorage)}`);
-  }
+  const { fileUpload, offlineStorage, clientPlaintext } = settings;
+  // stockRateLimits: nothing to do, the lab relaxes none of Prosody's limits.
   return {
     federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}),
-    ...(offlineStorage !== undefined ? { offlineStorage } : {}), ...(fileUpload !== undefined ? { fileUpload } : {}),
+    ...(offlineStorage !== undefined ? { offlineStorage } : {}), ...(fileUpload !== undefined ? { fileUpload } : {}), ...(clientPlaintext !== undefined ? { clientPlaintext } : {}),
   };
 }
 

@@ -28,7 +28,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -156,6 +156,8 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
           protocol: 'matrix',
           version: reported,
           clientUrl,
+          // The TLS listener serves the client API too, unless the SEC-TLS-CLIENT control leaves it plain-HTTP only.
+          ...(plan.settings.clientPlaintext === true ? {} : { clientTlsEndpoint: `${plan.domain}:${FEDERATION_PORT}` }),
           federationEndpoint: `${plan.domain}:${FEDERATION_PORT}`,
           provisioning: { method: 'synapse-shared-secret', adminUrl: clientUrl, secret: { file: files.secret } },
         };
@@ -173,14 +175,6 @@ export const synapseAdapter: NativeAdapter = createSynapseAdapter();
 
 function checkSettings(settings: LabSettings): void {
   refuseUnknownSettings('synapse', settings, knownSettings);
-  if (settings.federation !== undefined && typeof settings.federation !== 'boolean') {
-    throw new Error(`synapse adapter: lab setting federation must be true or false, got ${JSON.stringify(settings.federation)}`);
-  }
-  for (const key of ['serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence'] as const) {
-    if (settings[key] !== undefined && typeof settings[key] !== 'boolean') {
-      throw new Error(`synapse adapter: lab setting ${key} must be true or false, got ${JSON.stringify(settings[key])}`);
-    }
-  }
 }
 
 export interface ConfigFiles {
@@ -213,8 +207,9 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
         type: 'http',
         tls: true,
         x_forwarded: false,
-        // `federation` also serves /_matrix/key (server keys) and openid.
-        resources: [{ names: ['federation'], compress: false }],
+        // `federation` also serves /_matrix/key (server keys) and openid; `client` is where clients reach the
+        // client API over TLS (the plain :8008 listener stands where a TLS proxy's backend would).
+        resources: [{ names: plan.settings.clientPlaintext === true ? ['federation'] : ['client', 'federation'], compress: false }],
       },
     ],
     tls_certificate_path: plan.tls.chainFile,
@@ -240,7 +235,9 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
     bcrypt_rounds: 4,
     rc_message: unlimited,
     rc_registration: unlimited,
-    rc_login: { address: unlimited, account: unlimited, failed_attempts: unlimited },
+    // failed_attempts stays at Synapse's default (3 failures, then 1 per ~6 s per account): SEC-BRUTE checks it,
+    // and no other scenario fails a login.
+    rc_login: { address: unlimited, account: unlimited },
     rc_joins: { local: unlimited, remote: unlimited },
     rc_joins_per_room: unlimited,
     rc_invites: { per_room: unlimited, per_user: unlimited, per_issuer: unlimited },
@@ -260,6 +257,14 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
     // Short backoff after a peer was unreachable (the default is up to 10 minutes); declared in reports.
     federation: { destination_min_retry_interval: '2s', destination_max_retry_interval: '10s' },
   };
+  if (plan.settings.stockRateLimits === true) {
+    // The rc_* relaxations above keep provisioning and bursts of test traffic from waiting; SEC-BRUTE runs without them.
+    for (const key of Object.keys(config)) if (key.startsWith('rc_') || key === 'federation_rr_transactions_per_room_per_second') delete config[key];
+  }
+  if (plan.settings.loginThrottling === false) {
+    // The SEC-BRUTE negative control: no limit on login attempts, failed or not, per account or per address.
+    config.rc_login = { address: unlimited, account: unlimited, failed_attempts: unlimited };
+  }
   if (plan.settings.federation === false) {
     // An empty allow-list: this server federates with nobody, in either direction.
     config.federation_domain_whitelist = [];
