@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Catalogue, Profile } from '../catalogue/catalogue.ts';
 import type { ProductDeclaration } from '../config/products.ts';
 import type { Progress } from '../lab/native/adapter.ts';
@@ -12,6 +13,9 @@ import type { TestResult } from '../verdict/model.ts';
 import { serveLabControls } from '../lab/control-server.ts';
 import { runScenarios } from './scenarios.ts';
 import { onShutdown } from './shutdown.ts';
+import { keepLogs, redactFolder } from '../package/logs.ts';
+import { describeRun, writeProvenance, type Shard } from '../package/provenance.ts';
+import { Redactor, resolvableSecrets, secretRefsOf } from '../package/redact.ts';
 
 export interface ProductRun {
   catalogue: Catalogue;
@@ -27,6 +31,12 @@ export interface ProductRun {
   /** Print one line per finished test. */
   onResult?: (result: TestResult) => void;
   testNamePattern?: string;
+  /** Only this slice of the suite's files; `fedconf merge` joins the slices' reports. */
+  shard?: Shard;
+  /** Certification mode (harness/runner/certification.ts). */
+  certify?: boolean;
+  /** The external target declaration the lab came from, for provenance.json. */
+  targetFile?: string;
 }
 
 export interface ProductRunOutcome {
@@ -52,6 +62,8 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
   const startedAt = new Date();
   const tests: TestResult[] = [];
   let lab: LabDescription | undefined;
+  // Knows the lab's secrets by value once it is up; test messages, evidence and logs pass through it.
+  let redactor = new Redactor();
   const report = (complete: boolean, note?: string, endedAt?: Date) =>
     buildReport({ catalogue, profile, product, ...(lab ? { lab } : {}), runId, startedAt, ...(endedAt ? { endedAt } : {}), complete, ...(note ? { note } : {}), tests });
   const save = (complete: boolean, note?: string, endedAt?: Date): Report => {
@@ -61,6 +73,10 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
   };
 
   save(false, 'the run is starting');
+  writeProvenance(dir, describeRun({
+    product: product.id, declarations: [product.file, peer.file], ...(run.targetFile ? { target: run.targetFile } : {}), profile: profile.id,
+    ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}), ...(run.shard ? { shard: run.shard } : {}), certify: run.certify ?? false,
+  }, new Redactor()));
   let running: RunningLab | undefined;
   let controls: Awaited<ReturnType<typeof serveLabControls>> | undefined;
   let interrupted = true;
@@ -76,13 +92,16 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     running = await (run.provider ?? nativeProvider).up({ 'org-a': product, 'org-b': peer, 'org-c': peer }, progress);
     timings.labUpMs = lap();
     lab = running.description;
+    redactor = new Redactor(resolvableSecrets(secretRefsOf(lab)));
     save(false, 'the run is in progress');
     progress(`running the ${profile.id} scenarios against ${product.id} ${lab.organisations['org-a'].version}`);
     controls = running.control ? await serveLabControls(running, progress) : undefined;
     await runScenarios({
       lab, suites: profile.suites, runDir: dir, ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}),
+      ...(run.shard ? { shard: run.shard } : {}), certify: run.certify ?? false,
       ...(controls ? { labControl: controls.endpoint } : {}),
-      onResult: (result) => {
+      onResult: (raw) => {
+        const result = raw.message === undefined ? raw : { ...raw, message: redactor.redact(raw.message) };
         tests.push(result);
         save(false, 'the run is in progress');
         run.onResult?.(result);
@@ -100,6 +119,9 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     lap();
     await running?.down(progress);
     timings.labDownMs = lap();
+    // After the servers stopped (logs complete); the lab's secrets are still readable to redact them.
+    if (running?.logs) keepLogs(dir, running.logs(), redactor);
+    for (const folder of ['evidence', 'allure-results']) redactFolder(join(dir, folder), redactor);
   }
   return { report: save(true, undefined, new Date()), dir, timings };
 }
