@@ -14,7 +14,7 @@ export function addEvidenceCommands(program: Command): void {
     .description('Write one signed archive (tar.gz) of a run: declarations, report (JSON, HTML, JUnit, answer sheets), redacted evidence and logs, a README on reproducing it, a SHA-256 manifest and an Ed25519 signature over it.')
     .argument('<runDir>', 'a run folder, e.g. reports/synapse/<run-id>')
     .requiredOption('--key <pem>', 'Ed25519 private key (PEM) to sign the manifest with, e.g. from `openssl genpkey -algorithm ed25519 -out key.pem`')
-    .option('--out <file>', 'where to write the archive (default: <runDir>.package.tar.gz)')
+    .option('--out <file>', 'where to write the archive (default: fedconf-<product>-<run id>.tar.gz in the working directory)')
     .action(async (runDir: string, options: { key: string; out?: string }) => {
       const result = await createPackage({ runDir, keyFile: options.key, ...(options.out ? { out: options.out } : {}) });
       console.log(`${result.file}\n${result.files.length} files, manifest signed with key ${result.keyFingerprint}`);

@@ -15,7 +15,7 @@ export interface PackageRequest {
   runDir: string;
   /** PEM file of the operator's Ed25519 private key. */
   keyFile: string;
-  /** Archive to write; default `<runDir>.package.tar.gz`. */
+  /** Archive to write; default `fedconf-<product>-<run id>.tar.gz` in the working directory (as `npm pack` does). */
   out?: string;
   /** Secret values the caller knows beyond those the declarations reference (tests plant them here). */
   secrets?: string[];
@@ -97,7 +97,7 @@ export async function createPackage(request: PackageRequest): Promise<PackageRes
     put(manifestName, manifest);
     put(signatureName, signManifest(manifest, key));
     put(publicKeyName, publicPem(key));
-    const out = resolve(request.out ?? `${runDir}.package.tar.gz`);
+    const out = resolve(request.out ?? `${root}.tar.gz`);
     mkdirSync(dirname(out), { recursive: true });
     await tar.create({ gzip: true, file: out, cwd: stage, portable: true, noDirRecurse: false }, [root]);
     return { file: out, files: [...files.keys()].sort(), keyFingerprint: keyFingerprint(key) };

@@ -7,7 +7,9 @@ const shellQuote = (arg: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg 
 export function reproduceReadme(report: Report, provenance: Provenance | undefined, files: string[], declarations: string[]): string {
   const p = provenance;
   const orgs = report.run.lab.organisations.map((o) => `| ${o.name} | ${o.role} | ${o.product} | ${o.implementation} ${o.version} | ${o.domain} |`);
-  const command = p ? p.command.map(shellQuote).join(' ') : `fedconf run --product ${report.product.id} --profile ${report.profile.id}`;
+  const line = (argv: string[]) => argv.map(shellQuote).join(' ').replace(/^fedconf /, 'npx fedconf ');
+  // A merged report: each shard's command (one CI job each), then the merge.
+  const commands = p ? [...(p.mergedFrom ?? []).map((s) => line(s.command)), line(p.command)] : [`npx fedconf run --product ${report.product.id} --profile ${report.profile.id}`];
   const profiles = report.profiles.map((v) => `- profile **${v.id}**: ${v.verdict} (MUST ${v.must.yes}/${v.must.total} Yes, SHOULD ${v.should.yes}/${v.should.total} Yes)`);
   const totals = Object.entries(report.totals).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ') || 'no tests';
   return `# fedconf certification package — ${report.product.name} ${report.product.version}
@@ -38,7 +40,7 @@ ${orgs.join('\n')}
 git clone <fedconf repository> fedconf && cd fedconf
 git checkout ${p?.fedconf.commit ?? '<commit>'}
 npm ci
-${command.replace(/^fedconf /, 'npx fedconf ')}
+${commands.join('\n')}
 \`\`\`
 
 Secrets are never in this package: declarations name them only as \`env:NAME\`; export those variables
