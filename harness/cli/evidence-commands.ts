@@ -17,6 +17,7 @@ export function addEvidenceCommands(program: Command): void {
     .option('--out <file>', 'where to write the archive (default: fedconf-<product>-<run id>.tar.gz in the working directory)')
     .action(async (runDir: string, options: { key: string; out?: string }) => {
       const result = await createPackage({ runDir, keyFile: options.key, ...(options.out ? { out: options.out } : {}) });
+      for (const caveat of result.caveats) console.error(`note: ${caveat}`);
       console.log(`${result.file}\n${result.files.length} files, manifest signed with key ${result.keyFingerprint}`);
     });
 

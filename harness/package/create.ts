@@ -21,7 +21,13 @@ export interface PackageRequest {
   secrets?: string[];
 }
 
-export interface PackageResult { file: string; files: string[]; keyFingerprint: string }
+export interface PackageResult {
+  file: string;
+  files: string[];
+  keyFingerprint: string;
+  /** What a reader of the package should know (an incomplete or partial run); the README says it too. */
+  caveats: string[];
+}
 
 /** Folders of the run folder that go in, as they are (redacted): evidence transcripts and server logs. */
 const copiedFolders = ['evidence', 'logs'];
@@ -43,6 +49,16 @@ function isText(data: Buffer): boolean {
 function declarationFiles(report: Report, provenance: Provenance | undefined): string[] {
   const named = provenance ? [...provenance.declarations, ...(provenance.target ? [provenance.target] : [])] : [report.product.declaration];
   return named.map((f) => (isAbsolute(f) ? f : join(repoRoot, f)));
+}
+
+function packageCaveats(report: Report, provenance: Provenance | undefined): string[] {
+  const caveats: string[] = [];
+  if (report.run.status !== 'complete') caveats.push(`the run is incomplete: ${report.run.note ?? 'no note'}`);
+  if (report.totals.ERROR > 0) caveats.push(`${report.totals.ERROR} test(s) ended in ERROR (undecided)`);
+  if (!provenance) caveats.push('the run folder has no provenance.json (written by runs since this version): the README cannot name the command line or commit');
+  else if (!provenance.certify) caveats.push('not a certification run (fedconf run --certify)');
+  if (provenance?.shard) caveats.push(`one shard (${provenance.shard.index}/${provenance.shard.count}) only; package the report \`fedconf merge\` writes`);
+  return caveats;
 }
 
 /**
@@ -100,7 +116,7 @@ export async function createPackage(request: PackageRequest): Promise<PackageRes
     const out = resolve(request.out ?? `${root}.tar.gz`);
     mkdirSync(dirname(out), { recursive: true });
     await tar.create({ gzip: true, file: out, cwd: stage, portable: true, noDirRecurse: false }, [root]);
-    return { file: out, files: [...files.keys()].sort(), keyFingerprint: keyFingerprint(key) };
+    return { file: out, files: [...files.keys()].sort(), keyFingerprint: keyFingerprint(key), caveats: packageCaveats(report, provenance) };
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

@@ -38,13 +38,20 @@ export function redactFolder(dir: string, redactor: Redactor): void {
   } catch {
     return;
   }
-  for (const name of names) {
-    const file = join(dir, name);
-    if (!statSync(file).isFile()) continue;
-    const data = readFileSync(file);
-    if (data.subarray(0, 8192).includes(0)) continue; // binary attachments
-    const text = data.toString('utf8');
-    const clean = redactor.redact(text);
-    if (clean !== text) writeFileSync(file, clean);
+  for (const name of names) redactFile(join(dir, name), redactor);
+}
+
+/** Rewrites one text file through the redactor; folders, binary and missing files are left alone. */
+export function redactFile(file: string, redactor: Redactor): void {
+  let data: Buffer;
+  try {
+    if (!statSync(file).isFile()) return;
+    data = readFileSync(file);
+  } catch {
+    return;
   }
+  if (data.subarray(0, 8192).includes(0)) return; // binary attachments
+  const text = data.toString('utf8');
+  const clean = redactor.redact(text);
+  if (clean !== text) writeFileSync(file, clean);
 }

@@ -10,7 +10,7 @@ export const REDACTED = '[REDACTED]';
  */
 const patterns: Array<[RegExp, string]> = [
   [/("(?:password|new_password|access_token|refresh_token|mac|token|registration_shared_secret|macaroon_secret_key|form_secret)"\s*:\s*")((?:[^"\\]|\\.)*)(")/gi, `$1${REDACTED}$3`],
-  [/\b((?:password|access_token|refresh_token|registration_shared_secret|macaroon_secret_key|form_secret|shared_secret)\s*[:=]\s*)(?!\[REDACTED\])([^\s&"',;}]+)/gi, `$1${REDACTED}`],
+  [/\b((?:password|access_token|refresh_token|registration_shared_secret|macaroon_secret_key|form_secret|shared_secret)\s*[:=]\s*)(?!\[REDACTED\])("(?:[^"\\]|\\.)*"|'[^']*'|[^\s&"',;}]+)/gi, `$1${REDACTED}`],
   [/\b(authorization\s*:\s*(?:Bearer|Basic|X-Matrix)\s+)([^\r\n"]+)/gi, `$1${REDACTED}`],
   [/\bsy[tr]_[A-Za-z0-9_-]+/g, REDACTED],
   [/(<(?:auth|response|challenge|success)\b[^>]*>)([^<]+)(<\/(?:auth|response|challenge|success)>)/gi, `$1${REDACTED}$3`],

@@ -13,7 +13,7 @@ import type { TestResult } from '../verdict/model.ts';
 import { serveLabControls } from '../lab/control-server.ts';
 import { runScenarios } from './scenarios.ts';
 import { onShutdown } from './shutdown.ts';
-import { keepLogs, redactFolder } from '../package/logs.ts';
+import { keepLogs, redactFile, redactFolder } from '../package/logs.ts';
 import { describeRun, writeProvenance, type Shard } from '../package/provenance.ts';
 import { Redactor, resolvableSecrets, secretRefsOf } from '../package/redact.ts';
 
@@ -102,6 +102,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
       ...(controls ? { labControl: controls.endpoint } : {}),
       onResult: (raw) => {
         const result = raw.message === undefined ? raw : { ...raw, message: redactor.redact(raw.message) };
+        for (const file of raw.evidence) redactFile(join(dir, file), redactor); // before the HTML report inlines it
         tests.push(result);
         save(false, 'the run is in progress');
         run.onResult?.(result);
