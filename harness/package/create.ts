@@ -91,7 +91,9 @@ export async function createPackage(request: PackageRequest): Promise<PackageRes
     if (statSync(file).isFile()) raw.set(`report/${name}`, readFileSync(file));
   }
   for (const folder of copiedFolders) for (const rel of walk(join(runDir, folder))) raw.set(`${folder}/${rel}`, readFileSync(join(runDir, folder, rel)));
-  const declarations = declarationFiles(report, provenance).filter((f) => existsSync(f));
+  // The declarations as the run read them (copied into its folder); older run folders: as they are now.
+  const kept = walk(join(runDir, 'declaration')).map((rel) => join(runDir, 'declaration', rel));
+  const declarations = kept.length ? kept : declarationFiles(report, provenance).filter((f) => existsSync(f));
   for (const file of declarations) raw.set(`declaration/${basename(file)}`, readFileSync(file));
 
   // Secrets the declarations reference by env:NAME are redacted by value wherever they show up.
@@ -99,7 +101,7 @@ export async function createPackage(request: PackageRequest): Promise<PackageRes
   const redactor = new Redactor([...resolvableSecrets(refs), ...(request.secrets ?? [])]);
   const files = new Map<string, Buffer>();
   for (const [path, data] of raw) files.set(path, isText(data) ? Buffer.from(redactor.redact(data.toString('utf8')), 'utf8') : data);
-  files.set('README.md', Buffer.from(redactor.redact(reproduceReadme(report, provenance, [...files.keys()].sort(), declarations.map(displayPath))), 'utf8'));
+  files.set('README.md', Buffer.from(redactor.redact(reproduceReadme(report, provenance, [...files.keys()].sort(), provenance ? [...provenance.declarations, ...(provenance.target ? [provenance.target] : [])] : declarations.map(displayPath))), 'utf8'));
 
   const manifest = buildManifest(files);
   const root = `fedconf-${report.product.id.replace(/[^A-Za-z0-9.@-]+/g, '_')}-${report.run.id}`;

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { displayPath } from '../config/load.ts';
 import { repoRoot } from '../config/paths.ts';
 import { suiteVersion } from '../report/build.ts';
@@ -60,6 +60,12 @@ export function describeRun(input: Omit<Provenance, 'fedconf' | 'node' | 'platfo
 
 export function writeProvenance(dir: string, provenance: Provenance): void {
   writeFileSync(join(dir, provenanceFile), `${JSON.stringify(provenance, null, 2)}\n`);
+}
+
+/** Copies the declarations a run read into its folder (declaration/), as they were when it ran. */
+export function keepDeclarations(dir: string, files: string[]): void {
+  mkdirSync(join(dir, 'declaration'), { recursive: true });
+  for (const file of new Set(files)) if (existsSync(file)) copyFileSync(file, join(dir, 'declaration', basename(file)));
 }
 
 export function readProvenance(dir: string): Provenance | undefined {

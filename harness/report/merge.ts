@@ -111,6 +111,7 @@ export function mergeReports(runs: ShardRun[], catalogue: Catalogue, runId: stri
 
 /** Writes the merged report (JSON, HTML, JUnit) with every shard's evidence and logs, and a provenance.json naming the shards. */
 export function writeMerged(dir: string, runs: ShardRun[], report: Report): void {
+  if (existsSync(join(runs[0]!.dir, 'declaration'))) cpSync(join(runs[0]!.dir, 'declaration'), join(dir, 'declaration'), { recursive: true });
   for (const run of runs) {
     if (existsSync(join(run.dir, 'evidence'))) cpSync(join(run.dir, 'evidence'), join(dir, 'evidence'), { recursive: true });
     const shard = run.provenance?.shard;

@@ -14,7 +14,7 @@ import { serveLabControls } from '../lab/control-server.ts';
 import { runScenarios } from './scenarios.ts';
 import { onShutdown } from './shutdown.ts';
 import { keepLogs, redactFile, redactFolder } from '../package/logs.ts';
-import { describeRun, writeProvenance, type Shard } from '../package/provenance.ts';
+import { describeRun, keepDeclarations, writeProvenance, type Shard } from '../package/provenance.ts';
 import { Redactor, resolvableSecrets, secretRefsOf } from '../package/redact.ts';
 
 export interface ProductRun {
@@ -77,6 +77,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     product: product.id, declarations: [product.file, peer.file], ...(run.targetFile ? { target: run.targetFile } : {}), profile: profile.id,
     ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}), ...(run.shard ? { shard: run.shard } : {}), certify: run.certify ?? false,
   }, new Redactor()));
+  keepDeclarations(dir, [product.file, peer.file, ...(run.targetFile ? [run.targetFile] : [])]);
   let running: RunningLab | undefined;
   let controls: Awaited<ReturnType<typeof serveLabControls>> | undefined;
   let interrupted = true;

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { labHome } from '../../harness/config/paths.ts';
 import { comparableReport } from '../../harness/report/merge.ts';
 import type { Report } from '../../harness/report/model.ts';
@@ -38,12 +38,19 @@ function filesUnder(dir: string): Map<string, string> {
   return files;
 }
 
+// One single-job run serves both: it is packaged, and it is what the merged shards must equal.
+const pattern = 'FED-(DM|TLS)'; // one test file in each half of the suite (vitest shards by a hash of the file path)
+let single: string;
+beforeAll(async () => {
+  const run = await fedconf(['run', '--product', 'synapse', '-t', pattern], join(work, 'single'));
+  expect(run.code, run.stderr).toBe(0);
+  single = runDirOf(run.stdout);
+});
+
 describe('a vendor runs, packages and hands over; an agency verifies (Synapse on the native lab)', () => {
   it('packages a real run with no secret in any file, verifies it, and names a tampered file', async () => {
     const reports = join(work, 'reports');
-    const run = await fedconf(['run', '--product', 'synapse', '-t', 'FED-DM'], reports);
-    expect(run.code, run.stderr).toBe(0);
-    const dir = runDirOf(run.stdout);
+    const dir = single;
     // The lab's real secrets: the three registration shared secrets (the lab's folder stays until the next lab up).
     const secrets = ['org-a', 'org-b', 'org-c'].map((org) => readFileSync(join(labHome, 'run', org, 'registration_shared_secret'), 'utf8').trim());
     expect(readdirSync(join(dir, 'logs'))).toEqual(expect.arrayContaining(['org-a', 'org-b', 'org-c', 'dns']));
@@ -54,7 +61,9 @@ describe('a vendor runs, packages and hands over; an agency verifies (Synapse on
     const unpacked = mkdtempSync(join(work, 'unpacked-'));
     await tar.extract({ file: archive, cwd: unpacked });
     const files = filesUnder(unpacked);
-    expect([...files.keys()].some((f) => f.endsWith('logs/org-a/homeserver.log'))).toBe(true);
+    for (const f of ['logs/org-a/homeserver.log', 'declaration/synapse.yaml', 'report/report.html', 'report/junit.xml', 'report/provenance.json', 'README.md']) {
+      expect([...files.keys()].some((name) => name.endsWith(f)), f).toBe(true);
+    }
     for (const source of [files, filesUnder(dir)]) {
       for (const [path, text] of source) {
         for (const secret of secrets) expect(text, `a shared secret in ${path}`).not.toContain(secret);
@@ -85,10 +94,7 @@ describe('a vendor runs, packages and hands over; an agency verifies (Synapse on
 
 describe('scale-out: two shards merged equal one job (Synapse on the native lab)', () => {
   it('gives the same tests, statuses, requirement answers, verdicts and totals', async () => {
-    const pattern = 'FED-(DM|TLS)'; // one test file in each half of the suite
     const reports = join(work, 'shards');
-    const one = await fedconf(['run', '--product', 'synapse', '-t', pattern], join(work, 'single'));
-    expect(one.code, one.stderr).toBe(0);
     const shards: string[] = [];
     for (const shard of ['1/2', '2/2']) {
       const result = await fedconf(['run', '--product', 'synapse', '-t', pattern, '--shard', shard], reports);
@@ -96,11 +102,11 @@ describe('scale-out: two shards merged equal one job (Synapse on the native lab)
       shards.push(runDirOf(result.stdout));
     }
     const [a, b] = shards.map(reportIn);
-    expect(a!.tests.length + b!.tests.length).toBe(reportIn(runDirOf(one.stdout)).tests.length);
+    expect(a!.tests.length + b!.tests.length).toBe(reportIn(single).tests.length);
     const out = join(work, 'merged');
     const merge = await fedconf(['merge', ...shards, '--out', out], reports);
     expect(merge.code, merge.stderr).toBe(0);
-    expect(comparableReport(reportIn(out))).toEqual(comparableReport(reportIn(runDirOf(one.stdout))));
+    expect(comparableReport(reportIn(out))).toEqual(comparableReport(reportIn(single)));
     // A shard missing is refused, naming it.
     const partial = await fedconf(['merge', shards[0]!], reports);
     expect(partial.code).toBe(2);
