@@ -20,6 +20,9 @@ import { ProgressDisplay } from './progress.ts';
 import { summaryTable } from './summary.ts';
 import { registerAnswers } from './answers.ts';
 import { registerDiff } from './diff.ts';
+import { addEvidenceCommands } from './evidence-commands.ts';
+import { parseShard } from '../package/provenance.ts';
+import { refuseUncertifiableOptions } from '../runner/certification.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -40,8 +43,13 @@ program.command('run')
   .option('--profile <id>', 'profile to run (see `fedconf profiles`)', 'federation')
   .option('-t, --test <pattern>', 'only tests whose name matches')
   .option('--strict', 'exit 1 when a profile is NOT CONFORMANT or the declaration check FAILED (for CI gates)')
-  .action(async (options: { product: string[]; target?: string; provider: 'native' | 'containers'; profile: string; test?: string; strict?: boolean }) => {
+  .option('--shard <i/N>', 'run only slice i of N of the suite\'s test files (deterministic); join the N reports with `fedconf merge`')
+  .option('--certify', 'certification mode: refuses -t, and counts a skipped, .todo or .fails scenario as ERROR (see harness/runner/certification.ts)')
+  .action(async (options: { product: string[]; target?: string; provider: 'native' | 'containers'; profile: string; test?: string; strict?: boolean; shard?: string; certify?: boolean }) => {
     // Validate everything before anything starts.
+    const shard = options.shard === undefined ? undefined : parseShard(options.shard);
+    if (options.shard !== undefined && !shard) throw new InputError('--shard', [`"${options.shard}" is not i/N with 1 ≤ i ≤ N (e.g. 1/2)`]);
+    if (options.certify) refuseUncertifiableOptions(options);
     const catalogue = loadCatalogue();
     const profile = getProfile(catalogue, options.profile);
     if (!options.target === (options.product.length === 0)) {
@@ -64,6 +72,7 @@ program.command('run')
           outcomes.push(await runProduct({
             catalogue, profile, product, peer: peers[index]!, progress: display.step, provider,
             ...(options.test ? { testNamePattern: options.test } : {}),
+            ...(shard ? { shard } : {}), certify: options.certify ?? false, ...(target ? { targetFile: target.file } : {}),
             onResult: (r) => display.line(`  ${r.status.padEnd(7)} ${r.name} [${r.requirements.join(', ')}]${r.status === 'PASSED' ? '' : `\n          ${(r.message ?? '').split('\n')[0]}`}`),
           }));
         } catch (error) {
@@ -182,9 +191,10 @@ program.command('setup')
     console.error('lab servers and the report browser installed');
   });
 
-// Commands on existing runs (issue 8): answer sheet and diff.
+// Commands on existing runs (issue 8): answer sheet, diff, package, verify, merge.
 registerAnswers(program);
 registerDiff(program);
+addEvidenceCommands(program);
 
 program.addOption(new Option('--no-color').hideHelp());
 

@@ -2,6 +2,7 @@ import type { ProductDeclaration } from '../config/products.ts';
 import type { Progress } from './native/adapter.ts';
 import type { LabSettings } from './native/adapter.ts';
 import type { LabControl, LabDescription, OrganisationDescription, OrgName } from './types.ts';
+import type { LabLog } from '../package/logs.ts';
 
 /** A lifecycle step a scenario asks of the lab: stop / start / restart one organisation, or restart it with other settings. */
 export interface ControlRequest {
@@ -21,6 +22,8 @@ export interface RunningLab {
   down(progress?: Progress): Promise<void>;
   /** Carries out a lifecycle step and resolves once the organisation is healthy (or stopped). Absent: no controls. */
   control?(request: ControlRequest, progress?: Progress): Promise<OrganisationDescription>;
+  /** The servers' log files, for the run folder (absent: the provider cannot reach them). */
+  logs?(): LabLog[];
 }
 
 /**

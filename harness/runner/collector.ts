@@ -3,6 +3,7 @@ import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { repoRoot } from '../config/paths.ts';
 import type { TestResult } from '../verdict/model.ts';
 import { productFailureNames } from '../verdict/failure.ts';
+import { certificationRefusal } from './certification.ts';
 import '../scenario/context.ts';
 
 interface ErrorLike { name?: string; message?: string; stack?: string }
@@ -30,7 +31,8 @@ function describeErrors(errors: readonly ErrorLike[], status: 'FAILED' | 'ERROR'
 export class ResultCollector implements Reporter {
   private readonly seen = new Set<string>();
 
-  constructor(private readonly onResult: (result: TestResult) => void) {}
+  /** `certify`: a skipped, .todo or .fails scenario is an ERROR, not silently left out (see certification.ts). */
+  constructor(private readonly onResult: (result: TestResult) => void, private readonly certify = false) {}
 
   onTestCaseResult(testCase: TestCase): void {
     if (!this.seen.has(testCase.id)) this.recordOutcome(testCase);
@@ -39,6 +41,11 @@ export class ResultCollector implements Reporter {
   /** Records a finished test; false when it has no outcome (still pending, or skipped on purpose). */
   private recordOutcome(testCase: TestCase): boolean {
     const result = testCase.result();
+    const refusal = this.certify && result.state !== 'pending' ? certificationRefusal(testCase, result.state) : undefined;
+    if (refusal) {
+      this.record(testCase, 'ERROR', refusal);
+      return true;
+    }
     if (result.state === 'pending' || result.state === 'skipped') return false; // a skipped test evidences nothing
     const errors: readonly ErrorLike[] = result.errors ?? [];
     const status = result.state === 'passed' ? 'PASSED' : classify(errors);
@@ -54,7 +61,10 @@ export class ResultCollector implements Reporter {
       any = true;
       if (this.seen.has(testCase.id)) continue;
       // Left out on purpose (a name filter, .skip, .todo): evidences nothing, and is no error either.
-      if (testCase.options.mode === 'skip' || testCase.options.mode === 'todo') continue;
+      if (testCase.options.mode === 'skip' || testCase.options.mode === 'todo') {
+        if (this.certify) this.record(testCase, 'ERROR', certificationRefusal(testCase, 'skipped'));
+        continue;
+      }
       // Its result may reach us only now (reporter events are not strictly ordered): use it, once.
       if (this.recordOutcome(testCase)) continue;
       // Never ran: a beforeAll failed or the run was cut short. The harness could not decide.

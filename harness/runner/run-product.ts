@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Catalogue, Profile } from '../catalogue/catalogue.ts';
 import type { ProductDeclaration } from '../config/products.ts';
 import type { Progress } from '../lab/native/adapter.ts';
@@ -15,6 +16,9 @@ import type { TestResult } from '../verdict/model.ts';
 import { serveLabControls } from '../lab/control-server.ts';
 import { runScenarios } from './scenarios.ts';
 import { onShutdown } from './shutdown.ts';
+import { keepLogs, redactFile, redactFolder } from '../package/logs.ts';
+import { describeRun, keepDeclarations, writeProvenance, type Shard } from '../package/provenance.ts';
+import { Redactor, resolvableSecrets, secretRefsOf } from '../package/redact.ts';
 
 export interface ProductRun {
   catalogue: Catalogue;
@@ -30,6 +34,12 @@ export interface ProductRun {
   /** Print one line per finished test. */
   onResult?: (result: TestResult) => void;
   testNamePattern?: string;
+  /** Only this slice of the suite's files; `fedconf merge` joins the slices' reports. */
+  shard?: Shard;
+  /** Certification mode (harness/runner/certification.ts). */
+  certify?: boolean;
+  /** The external target declaration the lab came from, for provenance.json. */
+  targetFile?: string;
 }
 
 export interface ProductRunOutcome {
@@ -56,6 +66,8 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
   const tests: TestResult[] = [];
   let lab: LabDescription | undefined;
   let declarationCheck: DeclarationCheck | undefined;
+  // Knows the lab's secrets by value once it is up; test messages, evidence and logs pass through it.
+  let redactor = new Redactor();
   const report = (complete: boolean, note?: string, endedAt?: Date) =>
     buildReport({ catalogue, profile, product, ...(lab ? { lab } : {}), runId, startedAt, ...(endedAt ? { endedAt } : {}), complete, ...(note ? { note } : {}), tests, ...(declarationCheck ? { declarationCheck } : {}) });
   const save = (complete: boolean, note?: string, endedAt?: Date): Report => {
@@ -65,6 +77,11 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
   };
 
   save(false, 'the run is starting');
+  writeProvenance(dir, describeRun({
+    product: product.id, declarations: [product.file, peer.file], ...(run.targetFile ? { target: run.targetFile } : {}), profile: profile.id,
+    ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}), ...(run.shard ? { shard: run.shard } : {}), certify: run.certify ?? false,
+  }, new Redactor()));
+  keepDeclarations(dir, [product.file, peer.file, ...(run.targetFile ? [run.targetFile] : [])]);
   let running: RunningLab | undefined;
   let controls: Awaited<ReturnType<typeof serveLabControls>> | undefined;
   let interrupted = true;
@@ -80,6 +97,7 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     running = await (run.provider ?? nativeProvider).up({ 'org-a': product, 'org-b': peer, 'org-c': peer }, progress);
     timings.labUpMs = lap();
     lab = running.description;
+    redactor = new Redactor(resolvableSecrets(secretRefsOf(lab)));
     save(false, 'the run is in progress');
     progress(`checking the declaration of ${product.id} against what ${lab.organisations['org-a'].domain} shows`);
     declarationCheck = await checkDeclaration(product, lab, dir);
@@ -88,8 +106,11 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     controls = running.control ? await serveLabControls(running, progress) : undefined;
     await runScenarios({
       lab, suites: profile.suites, runDir: dir, ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}),
+      ...(run.shard ? { shard: run.shard } : {}), certify: run.certify ?? false,
       ...(controls ? { labControl: controls.endpoint } : {}),
-      onResult: (result) => {
+      onResult: (raw) => {
+        const result = raw.message === undefined ? raw : { ...raw, message: redactor.redact(raw.message) };
+        for (const file of raw.evidence) redactFile(join(dir, file), redactor); // before the HTML report inlines it
         tests.push(result);
         save(false, 'the run is in progress');
         run.onResult?.(result);
@@ -107,6 +128,9 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
     lap();
     await running?.down(progress);
     timings.labDownMs = lap();
+    // After the servers stopped (logs complete); the lab's secrets are still readable to redact them.
+    if (running?.logs) keepLogs(dir, running.logs(), redactor);
+    for (const folder of ['evidence', 'allure-results']) redactFolder(join(dir, folder), redactor);
   }
   const final = save(true, undefined, new Date());
   await writeAnswerSheetXlsx(dir, final);

@@ -5,6 +5,7 @@ import type { ControlEndpoint } from '../lab/control-server.ts';
 import type { LabDescription } from '../lab/types.ts';
 import type { TestResult } from '../verdict/model.ts';
 import { ResultCollector } from './collector.ts';
+import type { Shard } from '../package/provenance.ts';
 
 export interface ScenarioRun {
   lab: LabDescription;
@@ -16,6 +17,10 @@ export interface ScenarioRun {
   testNamePattern?: string;
   /** Where scenarios reach the lab's lifecycle controls, if it has any. */
   labControl?: ControlEndpoint;
+  /** Run only this slice of the test files (vitest's shard: files sorted by a hash of their path). */
+  shard?: Shard;
+  /** Certification mode: skipped / .todo / .fails scenarios become ERROR (harness/runner/certification.ts). */
+  certify?: boolean;
 }
 
 /**
@@ -36,8 +41,9 @@ export async function runScenarios(run: ScenarioRun): Promise<void> {
     testTimeout: 120_000,
     hookTimeout: 60_000,
     ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}),
+    ...(run.shard ? { shard: `${run.shard.index}/${run.shard.count}` } : {}),
     provide: { lab: run.lab, evidenceDir: join(run.runDir, 'evidence'), ...(run.labControl ? { labControl: run.labControl } : {}) },
-    reporters: [new ResultCollector(run.onResult), ['allure-vitest/reporter', { resultsDir: join(run.runDir, 'allure-results') }]],
+    reporters: [new ResultCollector(run.onResult, run.certify), ['allure-vitest/reporter', { resultsDir: join(run.runDir, 'allure-results') }]],
   });
   await vitest.close();
 }

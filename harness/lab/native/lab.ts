@@ -1,5 +1,6 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LabLog } from '../../package/logs.ts';
 import { labHome } from '../../config/paths.ts';
 import type { ProductDeclaration } from '../../config/products.ts';
 import { LabCA } from '../ca.ts';
@@ -135,11 +136,26 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
         }
         return organisations[org];
       },
+      logs: () => labLogs(runDir),
     };
   } catch (error) {
     await labDown(progress);
     throw error;
   }
+}
+
+/** Every *.log under the organisations' folders and the DNS folder (server output, ejabberd's logs/). */
+function labLogs(runDir: string): LabLog[] {
+  return [...organisationNames, 'dns'].flatMap((source) => {
+    const dir = join(runDir, source);
+    let names: string[];
+    try {
+      names = readdirSync(dir, { recursive: true, encoding: 'utf8' });
+    } catch {
+      return [];
+    }
+    return names.filter((n) => n.endsWith('.log')).sort().map((name) => ({ source, name, file: join(dir, name) }));
+  });
 }
 
 /** Stops every process recorded in the lab state, newest first, and forgets the lab. */
