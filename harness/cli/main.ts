@@ -95,7 +95,8 @@ program.command('interop')
   .addOption(new Option('--protocol <protocol>', 'which protocol\'s products to pair').choices(['matrix', 'xmpp']).makeOptionMandatory())
   .option('--product <id>', 'pair only these products (default: every stock lab product of the protocol); repeatable', collect, [])
   .option('--profile <id>', 'profile whose scenarios run for each pair', 'federation')
-  .action(async (options: { protocol: 'matrix' | 'xmpp'; product: string[]; profile: string }) => {
+  .option('-t, --test <pattern>', 'only scenarios whose name matches, in every pair')
+  .action(async (options: { protocol: 'matrix' | 'xmpp'; product: string[]; profile: string; test?: string }) => {
     const catalogue = loadCatalogue();
     const profile = getProfile(catalogue, options.profile);
     const products = (options.product.length ? options.product : listProductIds())
@@ -108,6 +109,7 @@ program.command('interop')
       await installProducts(products, display.step);
       const { matrix, dir } = await runInterop({
         catalogue, profile, protocol: options.protocol, products, progress: display.step,
+        ...(options.test ? { testNamePattern: options.test } : {}),
         onResult: (pair, r) => display.line(`  ${pair.padEnd(24)} ${r.status.padEnd(7)} ${r.name}${r.status === 'PASSED' ? '' : `\n          ${(r.message ?? '').split('\n')[0]}`}`),
       });
       display.done();

@@ -17,6 +17,8 @@ export interface InteropRun {
   products: ProductDeclaration[];
   progress: Progress;
   provider?: LabProvider;
+  /** Only scenarios whose name matches, in every pair. */
+  testNamePattern?: string;
   onResult?: (pair: string, result: TestResult) => void;
 }
 
@@ -39,6 +41,7 @@ export async function runInterop(run: InteropRun): Promise<{ matrix: InteropMatr
         const { report } = await runProduct({
           catalogue: run.catalogue, profile: run.profile, product: a, peer: b, progress: run.progress, dir: join(dir, pair),
           ...(run.provider ? { provider: run.provider } : {}),
+          ...(run.testNamePattern ? { testNamePattern: run.testNamePattern } : {}),
           onResult: (result) => run.onResult?.(pair, result),
         });
         cells.push({
