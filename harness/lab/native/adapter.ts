@@ -19,6 +19,11 @@ export interface LabSettings {
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
   /** false: the server lets peers federate without TLS (XMPP `s2s_require_encryption = false`), a FED-TLS negative control. */
   s2sRequireEncryption?: boolean;
+  /**
+   * false: the server does not require a peer's certificate to validate and lets it authenticate by dialback
+   * alone (XMPP `s2s_secure_auth = false`), the FED-AUTH negative control.
+   */
+  s2sSecureAuth?: boolean;
   /** true: the server publishes its signing keys with `valid_until_ts` already past, the FED-DISCOVERY negative control. */
   serverKeysExpired?: boolean;
   /**
