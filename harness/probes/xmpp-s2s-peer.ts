@@ -260,14 +260,37 @@ export class S2sStream {
 }
 
 /**
- * Plays the authoritative server of the probe's domain on <address>:5269 for dialback call-backs
- * (XEP-0220 §2.2): STARTTLS with `certificate`, then dialback, answering every <db:verify/> and
- * <db:result/> with type='valid'. It records what the server under test asked, for the evidence.
+ * Plays the probe's domain's own s2s listener on <address>:5269: the authoritative server for dialback
+ * call-backs (XEP-0220 §2.2) and the receiving end of the server under test's outbound stream, which is where
+ * its replies to the probe arrive. STARTTLS with `certificate`, then dialback, answering every <db:verify/> and
+ * <db:result/> with type='valid'. It records what the server under test asked and sent, for the evidence.
  */
 export class DialbackAuthority {
   readonly log: string[] = [];
   /** How many keys the server under test asked to verify. */
   verifications = 0;
+  /** Stanzas the server under test sent to the probe's domain (replies travel on its own outbound stream: RFC 6120 §4.2.8 / XEP-0220). */
+  readonly stanzas: Element[] = [];
+  private waiters: Array<() => void> = [];
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** The first stanza received from the server under test that matches, or undefined after the wait bound. */
+  async stanza(match: (el: Element) => boolean, timeoutMs: number): Promise<Element | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.stanzas.find(match);
+      if (found || Date.now() > deadline) return found;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
   private server?: Server;
   private readonly sockets = new Set<Socket>();
 
@@ -298,14 +321,20 @@ export class DialbackAuthority {
         stage = 'tls';
         xml.restart(tls);
         void respond();
-        const answer = async (from: number): Promise<void> => {
-          const el2 = await xml.next((e) => e.name === 'db:verify' || e.name === 'db:result', 20_000, from);
+        // Every later top-level element: dialback requests are vouched for; stanzas are kept for the scenario.
+        const handle = async (from: number): Promise<void> => {
+          const el2 = await xml.next(() => true, 60_000, from);
           if (!el2) return;
-          if (el2.name === 'db:verify') this.verifications += 1;
-          xml.write(`<${el2.name} from='${this.domain}' to='${el2.attrs.from}' ${el2.attrs.id ? `id='${el2.attrs.id}' ` : ''}type='valid'/>`);
-          await answer(xml.elements.indexOf(el2) + 1);
+          if (el2.name === 'db:verify' || el2.name === 'db:result') {
+            if (el2.name === 'db:verify') this.verifications += 1;
+            xml.write(`<${el2.name} from='${this.domain}' to='${el2.attrs.from}' ${el2.attrs.id ? `id='${el2.attrs.id}' ` : ''}type='valid'/>`);
+          } else if (['iq', 'message', 'presence'].includes(el2.name)) {
+            this.stanzas.push(el2);
+            this.wake();
+          }
+          await handle(xml.elements.indexOf(el2) + 1);
         };
-        void answer(0);
+        void handle(0);
       }, () => undefined);
     });
     await new Promise<void>((resolve, reject) => {
