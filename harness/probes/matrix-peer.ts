@@ -9,7 +9,7 @@
  * serves its keys at /_matrix/key/v2/server, so the server under test can fetch them and verify what the
  * peer signs, exactly as it would for any other homeserver. No server under test is touched or stood in for.
  */
-import { createHash, generateKeyPairSync, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import anotherJson from 'another-json';
@@ -24,8 +24,14 @@ const urlSafe = (b: Buffer): string => unpadded(b).replace(/\+/g, '-').replace(/
 export class SigningKey {
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
-  constructor(readonly keyId = 'ed25519:fedconf') {
-    ({ privateKey: this.privateKey, publicKey: this.publicKey } = generateKeyPairSync('ed25519'));
+  /** `seed`: a fixed 32-byte private key (the specification's test vectors); default a fresh one. */
+  constructor(readonly keyId = 'ed25519:fedconf', seed?: Buffer) {
+    if (seed) {
+      this.privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+      this.publicKey = createPublicKey(this.privateKey);
+    } else {
+      ({ privateKey: this.privateKey, publicKey: this.publicKey } = generateKeyPairSync('ed25519'));
+    }
   }
   /** The raw 32-byte public key, unpadded base64 (as verify_keys publishes it). */
   get publicBase64(): string {
