@@ -52,7 +52,7 @@ function signable(value: Json): Json {
 }
 
 /** Adds `origin`'s signature by `key` to the object's `signatures` (keeps other servers' signatures). */
-export function signJson<T extends Json>(value: T, origin: string, key: SigningKey): T {
+export function signJson<T extends Json>(value: T, origin: string, key: SigningKey): T & { signatures: Record<string, Record<string, string>> } {
   const signatures = { ...(value.signatures as Record<string, Record<string, string>> | undefined) };
   signatures[origin] = { ...signatures[origin], [key.keyId]: key.signature(signable(value)) };
   return { ...value, signatures };
