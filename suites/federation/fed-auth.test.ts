@@ -129,6 +129,7 @@ describe('FED-AUTH: the server authenticates its peers and rejects what it canno
         + 'X.509 Strong Authentication". The catalogue (FED-AUTH, KS 1.6.8) asks for no such fall-back: a peer whose certificate does not validate is refused.',
     },
   }, async (s) => {
+    peerProbeOf(s.lab);
     const problems = s.protocol === 'matrix' ? await withMatrixPeer(s, (peer) => matrixRequestAuthentication(s, peer)) : await xmppPeerCertificate(s);
     if (problems.length > 0) throw new ConformanceFailure(problems.join('\n'));
   });
@@ -142,6 +143,7 @@ describe('FED-AUTH: the server authenticates its peers and rejects what it canno
         + '… between two servers via SASL or Server Dialback"; §8.1.2.1: the receiving server must not accept a stanza whose from is not such a domain.',
     },
   }, async (s) => {
+    peerProbeOf(s.lab); // NOT-RUN at once where the lab has no name for the probe peer
     const tag = randomBytes(3).toString('hex');
     const alice = await s.user('org-a', 'alice');
     const problems: string[] = [];
