@@ -51,3 +51,13 @@ describe('the negative control prosody-s2s-insecure-auth (s2s_secure_auth = fals
     expect(report.product.variantOf).toBe('prosody');
   });
 });
+
+describe('ejabberd-no-dialback (stock ejabberd without mod_s2s_dialback)', () => {
+  it('answers FED-AUTH Yes: the self-signed peer that stock ejabberd accepts is refused, so that finding is configuration', async () => {
+    const result = await fedconf(['run', '--product', 'ejabberd-no-dialback', '-t', 'FED-AUTH'], reportsDir);
+    const report = latestReport(reportsDir, 'ejabberd-no-dialback');
+    expect(report.run.status, result.stderr).toBe('complete');
+    expect(statusesFor(report, 'FED-AUTH')).not.toContain('ERROR');
+    expect(answerOf(report, 'FED-AUTH'), result.stderr).toBe('Yes');
+  });
+});

@@ -24,6 +24,11 @@ export interface LabSettings {
    * alone (XMPP `s2s_secure_auth = false`), the FED-AUTH negative control.
    */
   s2sSecureAuth?: boolean;
+  /**
+   * false: the server does not offer server dialback at all (ejabberd without mod_s2s_dialback): peers authenticate
+   * by certificate only. Not a negative control: it shows the FED-AUTH finding on stock ejabberd is configuration.
+   */
+  s2sDialback?: boolean;
   /** true: the server publishes its signing keys with `valid_until_ts` already past, the FED-DISCOVERY negative control. */
   serverKeysExpired?: boolean;
   /**

@@ -46,7 +46,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sDialback'];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -75,6 +75,8 @@ export interface EjabberdConfig {
   keyFile: string;
   caFile: string;
   federation: boolean;
+  /** false: mod_s2s_dialback is not loaded, so peers authenticate by certificate (SASL EXTERNAL) only. */
+  s2sDialback?: boolean;
   logLevel?: string;
 }
 
@@ -120,6 +122,7 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   // The stock shapers (c2s 3000 B/s for users, s2s "fast") stall a test run by ~45 ms per burst.
   config.shaper_rules = { ...shaperRules, c2s_shaper: 'none', s2s_shaper: 'none' };
   config.modules = { ...modules, mod_muc: { ...modules.mod_muc, hosts: [mucDomainOf(c.domain)] } };
+  if (c.s2sDialback === false) delete (config.modules as Yaml).mod_s2s_dialback;
   return config;
 }
 
@@ -195,13 +198,16 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean } {
+function checkSettings(settings: LabSettings): { federation: boolean; s2sDialback?: boolean } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
-  const { federation } = settings;
+  const { federation, s2sDialback } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
     throw new Error(`ejabberd adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);
   }
-  return { federation: federation ?? true };
+  if (s2sDialback !== undefined && typeof s2sDialback !== 'boolean') {
+    throw new Error(`ejabberd adapter: lab setting "s2sDialback" must be a boolean, got ${JSON.stringify(s2sDialback)}`);
+  }
+  return { federation: federation ?? true, ...(s2sDialback !== undefined ? { s2sDialback } : {}) };
 }
 
 interface RunAs {
@@ -243,7 +249,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation } = checkSettings(plan.settings);
+  const { federation, s2sDialback } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -271,6 +277,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     keyFile,
     caFile,
     federation,
+    ...(s2sDialback !== undefined ? { s2sDialback } : {}),
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });
   writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `
