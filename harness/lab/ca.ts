@@ -55,3 +55,20 @@ export class LabCA {
     return cert;
   }
 }
+
+/**
+ * A certificate for `names` signed by its own key: valid in form, but it chains to no CA a server trusts
+ * (the "peer whose certificate does not validate" of FED-AUTH).
+ */
+export async function selfSignedCertificate(dir: string, names: string[]): Promise<{ certFile: string; keyFile: string }> {
+  const [primary] = names;
+  if (!primary) throw new Error('selfSignedCertificate() needs at least one name');
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${primary}.self-signed`);
+  const cert = { certFile: `${base}.pem`, keyFile: `${base}.key` };
+  if (existsSync(cert.certFile)) return cert;
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', cert.keyFile,
+    '-days', '7', '-sha256', '-subj', `/CN=${primary}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+    '-addext', 'extendedKeyUsage=serverAuth,clientAuth', '-out', cert.certFile]);
+  return cert;
+}

@@ -61,4 +61,15 @@ export interface LabDescription {
   /** Address of the lab's DNS server, if it runs one. */
   dnsAddress?: string;
   organisations: Record<OrgName, OrganisationDescription>;
+  /**
+   * A name the lab DNS resolves to an address no server holds, for probes that play a federation peer
+   * themselves (harness/probes/matrix-peer.ts, xmpp-s2s-peer.ts): `tls` is signed by the lab CA, `selfSigned`
+   * names the same domain but chains to nothing. Absent when the lab offers no such name (external targets).
+   */
+  peerProbe?: {
+    domain: string;
+    address: string;
+    tls: { certFile: string; keyFile: string };
+    selfSigned: { certFile: string; keyFile: string };
+  };
 }

@@ -19,6 +19,16 @@ export interface LabSettings {
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
   /** false: the server lets peers federate without TLS (XMPP `s2s_require_encryption = false`), a FED-TLS negative control. */
   s2sRequireEncryption?: boolean;
+  /**
+   * false: the server does not require a peer's certificate to validate and lets it authenticate by dialback
+   * alone (XMPP `s2s_secure_auth = false`), the FED-AUTH negative control.
+   */
+  s2sSecureAuth?: boolean;
+  /**
+   * false: the server does not offer server dialback at all (ejabberd without mod_s2s_dialback): peers authenticate
+   * by certificate only. Not a negative control: it shows the FED-AUTH finding on stock ejabberd is configuration.
+   */
+  s2sDialback?: boolean;
   /** true: the server publishes its signing keys with `valid_until_ts` already past, the FED-DISCOVERY negative control. */
   serverKeysExpired?: boolean;
   /**
@@ -81,6 +91,7 @@ type BooleanSetting = { [K in keyof LabSettings]-?: NonNullable<LabSettings[K]> 
 const booleanSettings = Object.keys({
   federation: true, s2sRequireEncryption: true, serverKeysExpired: true, wellKnownWrongPort: true, clientPlaintext: true,
   stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
+  s2sSecureAuth: true, s2sDialback: true,
 } satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */

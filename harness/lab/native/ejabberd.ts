@@ -48,7 +48,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', 's2sDialback', ...guestSwitches];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -85,6 +85,8 @@ export interface EjabberdConfig {
   offlineStorage?: boolean;
   /** true: keep the stock shapers (SEC-BRUTE asks for the server's stock limits). */
   stockRateLimits?: boolean;
+  /** false: mod_s2s_dialback is not loaded, so peers authenticate by certificate (SASL EXTERNAL) only. */
+  s2sDialback?: boolean;
   logLevel?: string;
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
@@ -147,6 +149,7 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
     mod_http_upload: { put_url: `https://@HOST@:${httpsPort}/upload`, docroot: c.uploadDir, hosts: [uploadDomainOf(c.domain)] },
   };
   if (c.offlineStorage === false) delete (config.modules as Yaml).mod_offline;
+  if (c.s2sDialback === false) delete (config.modules as Yaml).mod_s2s_dialback;
   return config;
 }
 
@@ -222,10 +225,13 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean } {
+function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean; s2sDialback?: boolean } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
-  const { federation, offlineStorage, stockRateLimits } = settings;
-  return { federation: federation ?? true, ...(offlineStorage !== undefined ? { offlineStorage } : {}), stockRateLimits: stockRateLimits ?? false };
+  const { federation, offlineStorage, stockRateLimits, s2sDialback } = settings;
+  return {
+    federation: federation ?? true, ...(offlineStorage !== undefined ? { offlineStorage } : {}), stockRateLimits: stockRateLimits ?? false,
+    ...(s2sDialback !== undefined ? { s2sDialback } : {}),
+  };
 }
 
 interface RunAs {
@@ -267,7 +273,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation, offlineStorage, stockRateLimits } = checkSettings(plan.settings);
+  const { federation, offlineStorage, stockRateLimits, s2sDialback } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -299,6 +305,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     uploadDir: ownedDir(join(spoolDir, 'upload'), user),
     ...(offlineStorage !== undefined ? { offlineStorage } : {}),
     stockRateLimits,
+    ...(s2sDialback !== undefined ? { s2sDialback } : {}),
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });
   writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `

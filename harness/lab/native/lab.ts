@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { LabLog } from '../../package/logs.ts';
 import { labHome } from '../../config/paths.ts';
 import type { ProductDeclaration } from '../../config/products.ts';
-import { LabCA } from '../ca.ts';
+import { LabCA, selfSignedCertificate } from '../ca.ts';
 import { startDns, writeResolvConf } from '../dns.ts';
 import { isAlive, isOurs, stopProcess, type LabProcess } from '../processes.ts';
 import { organisationNames, type OrganisationDescription, type OrgName } from '../types.ts';
@@ -79,6 +79,15 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       for (const name of [domainOf(org), ...adapter.extraHostNames(domainOf(org))]) hosts.push({ name, address: addresses.orgs[org] });
       srv.push(...adapter.srvRecords(domainOf(org)));
     }
+    // probe.test: no server runs there; a scenario's peer probe binds it (see LabDescription.peerProbe).
+    const probeDomain = 'probe.test';
+    hosts.push({ name: probeDomain, address: addresses.probe });
+    srv.push({ service: `_xmpp-server._tcp.${probeDomain}`, target: probeDomain, port: 5269 }, { service: `_matrix-fed._tcp.${probeDomain}`, target: probeDomain, port: 8448 });
+    const peerProbe = {
+      domain: probeDomain, address: addresses.probe,
+      tls: await ca.issue([probeDomain], [addresses.probe]),
+      selfSigned: await selfSignedCertificate(join(runDir, 'self-signed'), [probeDomain]),
+    };
     const dnsDir = join(runDir, 'dns');
     mkdirSync(dnsDir, { recursive: true });
     state.processes.push(await startDns(dnsDir, addresses.dns, { hosts, srv }));
@@ -119,7 +128,7 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       progress(`starting ${product.id} as ${org} (${domain} on ${addresses.orgs[org]})`);
       await start(org, progress);
     }
-    state.description = { provider: 'native', controls: ['stop', 'start', 'restart', 'reconfigure'], caFile: ca.certFile, dnsAddress: addresses.dns, organisations };
+    state.description = { provider: 'native', controls: ['stop', 'start', 'restart', 'reconfigure'], caFile: ca.certFile, dnsAddress: addresses.dns, organisations, peerProbe };
     writeState(state);
     return {
       description: state.description,

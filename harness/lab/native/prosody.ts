@@ -22,7 +22,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', ...guestSwitches];
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -59,6 +59,8 @@ export interface ProsodyConfig {
   federation: boolean;
   /** false: `s2s_require_encryption = false` (peers may federate in plaintext). */
   s2sRequireEncryption?: boolean;
+  /** false: `s2s_secure_auth = false` (a peer whose certificate does not validate may still authenticate by dialback). */
+  s2sSecureAuth?: boolean;
   /** `TLSv1`: the s2s listener also accepts TLS 1.0/1.1 (Prosody's default is `tlsv1_2+`). */
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
   /** false: no upload component (the FED-FILE negative control). */
@@ -120,7 +122,7 @@ export function prosodyConfig(c: ProsodyConfig): string {
     `s2s_require_encryption = ${c.s2sRequireEncryption === false ? 'false' : 'true'}`,
     // Prosody treats s2s_secure_auth = true as requiring encryption, so the plaintext control turns both off
     // (the usual real-world way to end up with optional s2s TLS).
-    `s2s_secure_auth = ${c.s2sRequireEncryption === false ? 'false' : 'true'}`,
+    `s2s_secure_auth = ${c.s2sRequireEncryption === false || c.s2sSecureAuth === false ? 'false' : 'true'}`,
     `ssl = { cafile = ${luaString(c.caFile)} }`,
     // The legacy-TLS negative control: TLS 1.0+ with OpenSSL's security level 0 (level 1+ refuses 1.0/1.1).
     ...(c.s2sTlsMinVersion === 'TLSv1' ? ['s2s_ssl = { protocol = "tlsv1+"; ciphers = "DEFAULT:@SECLEVEL=0" }'] : []),
@@ -166,17 +168,18 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext' | 's2sSecureAuth'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
   const { federation, s2sRequireEncryption, s2sTlsMinVersion } = settings;
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
   }
-  const { fileUpload, offlineStorage, clientPlaintext } = settings;
+  const { fileUpload, offlineStorage, clientPlaintext, s2sSecureAuth } = settings;
   // stockRateLimits: nothing to do, the lab relaxes none of Prosody's limits.
   return {
     federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}),
     ...(offlineStorage !== undefined ? { offlineStorage } : {}), ...(fileUpload !== undefined ? { fileUpload } : {}), ...(clientPlaintext !== undefined ? { clientPlaintext } : {}),
+    ...(s2sSecureAuth !== undefined ? { s2sSecureAuth } : {}),
   };
 }
 
