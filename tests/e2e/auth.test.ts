@@ -5,35 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { answerOf, fedconf, labProcessesLeft, latestReport, statusesFor } from './cli.ts';
 
 const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-e2e-auth-'));
-const authTests = 'FED-AUTH|SEC-BAD-INPUT';
 
 afterEach(() => {
   expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
 });
 
-/**
- * What the stock products answer, as measured (README "Findings"): the probes decide every test (no ERROR),
- * and the answers are the findings, so a change in a product or in the probes shows up here.
- */
-const stock: Array<{ product: string; answers: Record<'FED-AUTH' | 'SEC-BAD-INPUT', string> }> = [
-  // Synapse answers a transaction whose pdus is not a list with 500 instead of 400.
-  { product: 'synapse', answers: { 'FED-AUTH': 'Yes', 'SEC-BAD-INPUT': 'Partial' } },
-  { product: 'dendrite', answers: { 'FED-AUTH': 'Yes', 'SEC-BAD-INPUT': 'Yes' } },
-  { product: 'prosody', answers: { 'FED-AUTH': 'Yes', 'SEC-BAD-INPUT': 'Yes' } },
-  // Stock ejabberd keeps mod_s2s_dialback: a peer with a self-signed certificate is accepted by dialback alone;
-  // and it drops an s2s IQ with an invalid type without any error.
-  { product: 'ejabberd', answers: { 'FED-AUTH': 'Partial', 'SEC-BAD-INPUT': 'Partial' } },
-];
-
-describe.each(stock)('peer authentication and bad input against stock $product on the native lab', ({ product, answers }) => {
-  it(`answers FED-AUTH ${answers['FED-AUTH']} and SEC-BAD-INPUT ${answers['SEC-BAD-INPUT']}, every test decided`, async () => {
-    const result = await fedconf(['run', '--product', product, '-t', authTests], reportsDir);
-    const report = latestReport(reportsDir, product);
-    expect(report.run.status, result.stderr).toBe('complete');
-    expect(report.totals.ERROR, JSON.stringify(report.tests.filter((t) => t.status === 'ERROR'), null, 2)).toBe(0);
-    for (const [id, answer] of Object.entries(answers)) expect(answerOf(report, id), `${id}\n${result.stderr}`).toBe(answer);
-  });
-});
+// The stock products' FED-AUTH / SEC-BAD-INPUT answers are checked with the whole profile in stock.test.ts.
 
 describe('the negative control prosody-s2s-insecure-auth (s2s_secure_auth = false)', () => {
   it('is caught: the self-signed peer test FAILED (not ERROR), FED-AUTH is not Yes, and the spoofing test still passes', async () => {

@@ -1,0 +1,63 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { answerOf, fedconf, labProcessesLeft, latestReport, statusesFor } from './cli.ts';
+
+/**
+ * Every negative control (a product variant that lacks one property, fixtures/products/*.yaml with `variantOf`)
+ * is caught: the requirement it breaks is No with its tests FAILED, never ERROR, and where named, a requirement the
+ * variant still meets is Yes — so the failure is the product's, not the harness's. Each variant runs only the
+ * scenarios it concerns; the stock products' full answers are in stock.test.ts. Controls that need a closer look
+ * are in their own files: auth.test.ts (FED-AUTH), declaration.test.ts (the declaration check), policy.test.ts.
+ */
+const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-e2e-controls-'));
+
+interface Control {
+  variant: string;
+  breaks: string[];
+  /** The -t filter: the scenarios of `breaks` (and `holds`). */
+  tests: string;
+  profile?: string;
+  holds?: string;
+}
+
+const controls: Control[] = [
+  ...['synapse', 'dendrite', 'prosody', 'ejabberd'].map((p): Control => ({ variant: `${p}-federation-off`, breaks: ['FED-DM', 'FED-ROOM'], tests: 'FED-(DM|ROOM):' })),
+  { variant: 'prosody-tls-legacy', breaks: ['FED-TLS'], holds: 'FED-DISCOVERY', tests: 'FED-(TLS|DISCOVERY)' },
+  { variant: 'prosody-s2s-plaintext', breaks: ['FED-TLS'], holds: 'FED-DISCOVERY', tests: 'FED-(TLS|DISCOVERY)' },
+  { variant: 'synapse-keys-expired', breaks: ['FED-DISCOVERY'], holds: 'FED-TLS', tests: 'FED-(TLS|DISCOVERY)' },
+  { variant: 'synapse-wellknown-wrong-port', breaks: ['FED-DISCOVERY'], holds: 'FED-TLS', tests: 'FED-(TLS|DISCOVERY)' },
+  { variant: 'synapse-upload-off', breaks: ['FED-FILE'], tests: 'FED-FILE' },
+  { variant: 'prosody-upload-off', breaks: ['FED-FILE'], tests: 'FED-FILE' },
+  { variant: 'synapse-presence-off', breaks: ['FED-PRESENCE'], tests: 'FED-PRESENCE' },
+  // The recipient-logged-out scenario: the recipient is on org-a, the product under test.
+  { variant: 'prosody-offline-off', breaks: ['FED-OFFLINE'], tests: 'logged out' },
+  { variant: 'ejabberd-offline-off', breaks: ['FED-OFFLINE'], tests: 'logged out' },
+  { variant: 'prosody-c2s-plaintext', breaks: ['SEC-TLS-CLIENT'], holds: 'SEC-SESSION', profile: 'baseline', tests: 'SEC-(TLS-CLIENT|SESSION)' },
+  { variant: 'synapse-client-plaintext', breaks: ['SEC-TLS-CLIENT'], holds: 'SEC-SESSION', profile: 'baseline', tests: 'SEC-(TLS-CLIENT|SESSION)' },
+  { variant: 'synapse-login-unthrottled', breaks: ['SEC-BRUTE'], holds: 'SEC-SESSION', profile: 'baseline', tests: 'SEC-(BRUTE|SESSION)' },
+  { variant: 'synapse-guests-off', breaks: ['GST-JOIN'], profile: 'guest-access', tests: 'GST-JOIN:' },
+  { variant: 'prosody-guests-off', breaks: ['GST-JOIN'], profile: 'guest-access', tests: 'GST-JOIN:' },
+  { variant: 'synapse-guests-always-on', breaks: ['GST-DISABLE'], profile: 'guest-access', tests: 'GST-DISABLE:' },
+  { variant: 'prosody-guests-always-on', breaks: ['GST-DISABLE'], profile: 'guest-access', tests: 'GST-DISABLE:' },
+];
+
+afterEach(() => {
+  expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
+});
+
+describe.each(controls)('the negative control $variant', ({ variant, breaks, holds, profile, tests }) => {
+  it(`is caught: ${breaks.join(' and ')} No, tests FAILED (not ERROR)${holds ? `, while ${holds} still holds` : ''}`, async () => {
+    const result = await fedconf(['run', '--product', variant, '--profile', profile ?? 'federation', '-t', tests], reportsDir);
+    const report = latestReport(reportsDir, variant);
+    expect(report.run.status, result.stderr).toBe('complete');
+    expect(report.product.variantOf).toBeDefined();
+    for (const id of breaks) {
+      expect(answerOf(report, id), `${id}\n${result.stdout.slice(-3000)}`).toBe('No');
+      expect(statusesFor(report, id)).not.toContain('ERROR');
+      expect(statusesFor(report, id)).toContain('FAILED');
+    }
+    if (holds) expect(answerOf(report, holds), `${holds}\n${result.stdout.slice(-3000)}`).toBe('Yes');
+  });
+});

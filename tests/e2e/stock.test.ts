@@ -1,0 +1,74 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadCatalogue, getProfile } from '../../harness/catalogue/catalogue.ts';
+import { answerOf, fedconf, labProcessesLeft, latestReport } from './cli.ts';
+
+/**
+ * The stock lab products, each through whole profiles once: every requirement must be answered exactly as the
+ * README's findings say (a changed answer is a changed finding, or a flaky verdict — both need a look), with no
+ * test in ERROR. The negative controls are in controls.test.ts.
+ */
+const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-e2e-stock-'));
+const catalogue = loadCatalogue();
+const products = ['synapse', 'dendrite', 'prosody', 'ejabberd'] as const;
+type Product = (typeof products)[number];
+type Answer = 'Yes' | 'No' | 'Partial' | 'Not tested';
+
+/** Requirement ids of a profile, with those of the profiles it includes. */
+const rowsOf = (profile: string): string[] => getProfile(catalogue, profile).requirements.map((r) => r.id);
+
+/**
+ * Answers that are not Yes, per product (README, "Findings on the stock products"). FED-INTEROP is Not tested in
+ * every stock run: org-a and org-b run the same implementation (the interop matrix evidences it).
+ */
+const federationFindings: Record<Product, Record<string, Answer>> = {
+  synapse: { 'FED-INTEROP': 'Not tested', 'SEC-BAD-INPUT': 'Partial' },
+  dendrite: { 'FED-INTEROP': 'Not tested', 'FED-PRESENCE': 'No', 'SEC-BRUTE': 'No' },
+  prosody: { 'FED-INTEROP': 'Not tested', 'FED-OFFLINE': 'Partial', 'FED-RESILIENCE': 'Partial', 'SEC-BRUTE': 'No' },
+  ejabberd: { 'FED-INTEROP': 'Not tested', 'FED-OFFLINE': 'Partial', 'FED-RESILIENCE': 'Partial', 'FED-AUTH': 'Partial', 'SEC-BAD-INPUT': 'Partial' },
+};
+
+/** Dendrite admits no guests without open registration: GST-JOIN No, and nothing else about guests can run. */
+const guestFindings: Record<Product, Record<string, Answer>> = {
+  synapse: { 'GST-MARKED': 'Not tested', 'GST-REVOKE': 'Not tested' },
+  dendrite: { 'GST-JOIN': 'No', 'GST-SCOPE': 'Not tested', 'GST-LIMITS': 'Not tested', 'GST-HISTORY': 'Not tested', 'GST-DISABLE': 'Not tested', 'GST-MARKED': 'Not tested', 'GST-REVOKE': 'Not tested' },
+  prosody: { 'GST-MARKED': 'Not tested', 'GST-REVOKE': 'Not tested' },
+  ejabberd: { 'GST-HISTORY': 'No', 'GST-MARKED': 'Not tested', 'GST-REVOKE': 'Not tested' },
+};
+
+afterEach(() => {
+  expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
+});
+
+function evidenceOfDeclarationCheck(product: string): string {
+  const run = readdirSync(join(reportsDir, product)).sort().at(-1)!;
+  const file = join(reportsDir, product, run, 'evidence', 'declaration-check.txt');
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+describe.each(products)('stock %s on the native lab', (product) => {
+  it('answers the whole federation profile (with baseline) as the findings say, with no ERROR; its declaration holds', async () => {
+    const result = await fedconf(['run', '--product', product, '--profile', 'federation'], reportsDir);
+    const report = latestReport(reportsDir, product);
+    expect(report.run.status, result.stderr).toBe('complete');
+    expect(report.totals.ERROR, JSON.stringify(report.tests.filter((t) => t.status === 'ERROR'), null, 2)).toBe(0);
+    expect(report.product.version).toMatch(/^\d+\.\d+/);
+    const answers = Object.fromEntries(rowsOf('federation').map((id) => [id, answerOf(report, id)]));
+    const expected = Object.fromEntries(rowsOf('federation').map((id) => [id, federationFindings[product][id] ?? 'Yes']));
+    expect(answers, result.stdout.slice(-4000)).toEqual(expected);
+    expect(report.declarationCheck?.status, evidenceOfDeclarationCheck(product)).toBe('PASSED');
+  });
+
+  it('answers the guest-access rows as the findings say, with no ERROR', async () => {
+    const result = await fedconf(['run', '--product', product, '--profile', 'guest-access', '-t', 'GST-'], reportsDir);
+    const report = latestReport(reportsDir, product);
+    expect(report.run.status, result.stderr).toBe('complete');
+    expect(report.totals.ERROR, JSON.stringify(report.tests.filter((t) => t.status === 'ERROR'), null, 2)).toBe(0);
+    const guestRows = rowsOf('guest-access').filter((id) => id.startsWith('GST-'));
+    const answers = Object.fromEntries(guestRows.map((id) => [id, answerOf(report, id)]));
+    const expected = Object.fromEntries(guestRows.map((id) => [id, guestFindings[product][id] ?? 'Yes']));
+    expect(answers, result.stdout.slice(-4000)).toEqual(expected);
+  });
+});
