@@ -26,6 +26,29 @@ export interface LabSettings {
    * <domain>:443, where no federation API answers — the "well-known pointing to the wrong port" FED-DISCOVERY control.
    */
   wellKnownWrongPort?: boolean;
+  /**
+   * The operator's federation allow-list (FED-POLICY): the only peer domains this server exchanges anything with, in
+   * either direction; every other domain is refused. Exact domains: list a peer's MUC service too. Absent: anyone.
+   */
+  federationAllowList?: string[];
+  /**
+   * false: the lab leaves any federationAllowList out of the server's configuration — the FED-POLICY negative control
+   * "allow-list not configured" (the operator asked for one, the server federates with everyone).
+   */
+  federationAllowListApplied?: boolean;
+}
+
+/** The allow-list an adapter must configure, or undefined for none (also when the negative control drops it). */
+export function allowListOf(adapter: string, settings: LabSettings): string[] | undefined {
+  const { federationAllowList: list, federationAllowListApplied: applied } = settings;
+  if (applied !== undefined && typeof applied !== 'boolean') {
+    throw new Error(`${adapter} adapter: lab setting federationAllowListApplied must be true or false, got ${JSON.stringify(applied)}`);
+  }
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list) || list.some((d) => typeof d !== 'string' || !/^[a-z0-9.-]+$/i.test(d))) {
+    throw new Error(`${adapter} adapter: lab setting federationAllowList must be a list of domain names, got ${JSON.stringify(list)}`);
+  }
+  return applied === false ? undefined : list;
 }
 
 /** Refuses settings an adapter does not honour, so a variant never runs silently as the stock product. */
@@ -69,6 +92,12 @@ export interface NativeAdapter {
   extraHostNames(domain: string): string[];
   /** Install the server if it is missing. Idempotent: skips what is there. */
   install(progress: Progress): Promise<void>;
+  /**
+   * Settings the product has no mechanism for, each with the reason (e.g. Dendrite: no federation allow-list).
+   * Asking for one is a finding about the product, not a harness fault: the lab refuses it before stopping
+   * anything, and a scenario whose requirement is that mechanism reports FAILED with the reason.
+   */
+  readonly lacks?: Partial<Record<keyof LabSettings, string>>;
   /** Write the configuration, start, wait until healthy, read the version from the server. */
   start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation>;
 }

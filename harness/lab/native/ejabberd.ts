@@ -24,7 +24,7 @@ import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../
 import type { OrganisationDescription, Provisioning } from '../types.ts';
 import { portAccepts } from '../wait.ts';
 import { installDebianPackages } from './debian.ts';
-import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -46,7 +46,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'federationAllowList', 'federationAllowListApplied'];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -75,6 +75,8 @@ export interface EjabberdConfig {
   keyFile: string;
   caFile: string;
   federation: boolean;
+  /** Peer domains s2s may reach or come from (ACL + s2s_access); absent: any. */
+  federationAllowList?: string[];
   logLevel?: string;
 }
 
@@ -103,6 +105,15 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   // federation off: no s2s listener (nothing inbound) and the s2s access rule `none` (nothing outbound).
   config.listen = c.federation ? [listener('ejabberd_c2s', c2sPort), listener('ejabberd_s2s_in', s2sPort)] : [listener('ejabberd_c2s', c2sPort)];
   if (!c.federation) config.s2s_access = 'none';
+  else if (c.federationAllowList) {
+    // The operator's allow-list as the ejabberd guide has it: an ACL of peer servers and an access rule for s2s_access,
+    // which ejabberd checks for outgoing and incoming s2s alike (ejabberd_s2s:allow_host).
+    const acl = isObject(config.acl) ? config.acl : {};
+    const rules = isObject(config.access_rules) ? config.access_rules : {};
+    config.acl = { ...acl, federation_allowed: { server: c.federationAllowList } };
+    config.access_rules = { ...rules, s2s_allowed: { allow: 'federation_allowed' } };
+    config.s2s_access = 's2s_allowed';
+  }
 
   if (c.logLevel) config.loglevel = c.logLevel;
   config.hosts = [c.domain];
@@ -195,13 +206,14 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean } {
+function checkSettings(settings: LabSettings): { federation: boolean; federationAllowList?: string[] } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
+  const federationAllowList = allowListOf('ejabberd', settings);
   const { federation } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
     throw new Error(`ejabberd adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);
   }
-  return { federation: federation ?? true };
+  return { federation: federation ?? true, ...(federationAllowList ? { federationAllowList } : {}) };
 }
 
 interface RunAs {
@@ -243,7 +255,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation } = checkSettings(plan.settings);
+  const { federation, federationAllowList } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -271,6 +283,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     keyFile,
     caFile,
     federation,
+    ...(federationAllowList ? { federationAllowList } : {}),
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });
   writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -8,7 +8,7 @@ import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { installDebianPackages } from './debian.ts';
-import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -20,7 +20,24 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'federationAllowList', 'federationAllowListApplied'];
+
+/**
+ * Prosody 0.12 has no s2s allow-list in core; prosody-modules' mod_host_guard is one (host_guard_blockall +
+ * host_guard_blockall_exceptions: s2s to or from any other domain is refused with policy-violation). Debian's copy
+ * reads the `configmanager` global that 0.12 no longer has and crashes at start; the lab loads a copy with
+ * that one line fixed (`require "core.configmanager"`), under its own name so the broken one is never picked.
+ */
+const hostGuardSource = '/usr/lib/prosody/modules/mod_host_guard/mod_host_guard.lua';
+const hostGuardModule = 'host_guard_fixed';
+
+/** mod_host_guard's source with the 0.12 fix; refuses a source it does not recognise rather than guessing. */
+export function fixedHostGuard(source: string): string {
+  const broken = 'local config = configmanager';
+  if (!source.includes(broken)) throw new Error(`prosody adapter: ${hostGuardSource} no longer has "${broken}"; check whether it still needs the fix`);
+  return `-- mod_host_guard from prosody-modules, with its configmanager lookup fixed for Prosody 0.12 by fedconf.\n`
+    + source.replace(broken, 'local config = require "core.configmanager"');
+}
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -55,6 +72,10 @@ export interface ProsodyConfig {
   federation: boolean;
   /** false: `s2s_require_encryption = false` (peers may federate in plaintext). */
   s2sRequireEncryption?: boolean;
+  /** Peer domains s2s may reach or come from (mod_host_guard); absent: any. */
+  federationAllowList?: string[];
+  /** Where the fixed mod_host_guard copy is (plugin_paths). */
+  pluginDir?: string;
   /** `TLSv1`: the s2s listener also accepts TLS 1.0/1.1 (Prosody's default is `tlsv1_2+`). */
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -67,6 +88,9 @@ const topLevelDomain = (domain: string): string => domain.replace(/\.$/, '').spl
 export function prosodyConfig(c: ProsodyConfig): string {
   const hostSsl = `{ certificate = ${luaString(c.certificateFile)}; key = ${luaString(c.keyFile)}; cafile = ${luaString(c.caFile)} }`;
   const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons'];
+  const guarded = c.federationAllowList !== undefined;
+  if (guarded && !c.pluginDir) throw new Error('prosody adapter: an allow-list needs the pluginDir of the fixed mod_host_guard');
+  if (guarded) modules.push(hostGuardModule);
   return [
     `-- Written by fedconf for ${c.domain}. Regenerated on every start; do not edit.`,
     '',
@@ -88,7 +112,13 @@ export function prosodyConfig(c: ProsodyConfig): string {
     'https_ports = { }',
     'component_ports = { }',
     '',
+    ...(guarded ? [`plugin_paths = ${luaList([c.pluginDir!])}`] : []),
     `modules_enabled = ${luaList(modules)}`,
+    // The operator's allow-list: this domain and its MUC service talk s2s only with the listed domains.
+    ...(guarded ? [
+      `host_guard_blockall = ${luaList([c.domain, mucDomainOf(c.domain)])}`,
+      `host_guard_blockall_exceptions = ${luaList(c.federationAllowList!)}`,
+    ] : []),
     // Without mod_s2s the server neither listens on 5269 nor opens s2s streams: every stanza to another
     // domain is bounced by the core router with not-allowed ("Communication with remote domains is not enabled").
     `modules_disabled = ${luaList(c.federation ? [] : ['s2s'])}`,
@@ -140,8 +170,9 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'federationAllowList'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
+  const federationAllowList = allowListOf('prosody', settings);
   const { federation } = settings;
   if (federation !== undefined && typeof federation !== 'boolean') {
     throw new Error(`prosody adapter: lab setting "federation" must be a boolean, got ${JSON.stringify(federation)}`);
@@ -153,7 +184,7 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' 
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
   }
-  return { federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}) };
+  return { federation: federation ?? true, ...(federationAllowList ? { federationAllowList } : {}), ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}) };
 }
 
 interface RunAs {
@@ -201,6 +232,12 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
   const keyFile = ownedCopy(plan.tls.keyFile, join(certsDir, `${plan.domain}.key`), user, 0o600);
   const caFile = ownedCopy(plan.caFile, join(certsDir, 'lab-ca.pem'), user, 0o644);
 
+  let pluginDir: string | undefined;
+  if (checked.federationAllowList) {
+    pluginDir = ownedDir(join(plan.dir, 'modules'), user);
+    writeFileSync(join(pluginDir, `mod_${hostGuardModule}.lua`), fixedHostGuard(readFileSync(hostGuardSource, 'utf8')), { mode: 0o644 });
+  }
+
   const configFile = join(plan.dir, 'prosody.cfg.lua');
   const level = process.env.FEDCONF_PROSODY_LOG_LEVEL;
   writeFileSync(configFile, prosodyConfig({
@@ -214,6 +251,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     keyFile,
     caFile,
     ...checked,
+    ...(pluginDir ? { pluginDir } : {}),
     logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
   }), { mode: 0o644 });
 

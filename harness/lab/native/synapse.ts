@@ -14,7 +14,7 @@ import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { runLogged, waitHttpAndPort } from './ready.ts';
-import { refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -28,7 +28,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort'];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'federationAllowList', 'federationAllowListApplied'];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -176,6 +176,7 @@ function checkSettings(settings: LabSettings): void {
   if (settings.federation !== undefined && typeof settings.federation !== 'boolean') {
     throw new Error(`synapse adapter: lab setting federation must be true or false, got ${JSON.stringify(settings.federation)}`);
   }
+  allowListOf('synapse', settings);
   for (const key of ['serverKeysExpired', 'wellKnownWrongPort'] as const) {
     if (settings[key] !== undefined && typeof settings[key] !== 'boolean') {
       throw new Error(`synapse adapter: lab setting ${key} must be true or false, got ${JSON.stringify(settings[key])}`);
@@ -258,6 +259,11 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
     // Short backoff after a peer was unreachable (the default is up to 10 minutes); declared in reports.
     federation: { destination_min_retry_interval: '2s', destination_max_retry_interval: '10s' },
   };
+  const allowList = allowListOf('synapse', plan.settings);
+  if (allowList) {
+    // The operator's allow-list: Synapse refuses inbound requests from, and sends nothing to, any other server.
+    config.federation_domain_whitelist = [plan.domain, ...allowList];
+  }
   if (plan.settings.federation === false) {
     // An empty allow-list: this server federates with nobody, in either direction.
     config.federation_domain_whitelist = [];

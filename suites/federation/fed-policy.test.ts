@@ -1,0 +1,156 @@
+import { describe } from 'vitest';
+import type { ChatClient, ChatEvent, Conversation } from '../../harness/drivers/driver.ts';
+import type { OrgName } from '../../harness/lab/types.ts';
+import { arrives, reachProbes, type ReachPair } from '../../harness/probes/reach.ts';
+import { excludeServer, sendRegardless, untilExclusionKnown } from '../../harness/probes/room-acl.ts';
+import { expectMember, expectMessage } from '../../harness/scenario/expect.ts';
+import { scenario, type Session } from '../../harness/scenario/scenario.ts';
+import { ConformanceFailure, ProductLacks } from '../../harness/verdict/failure.ts';
+
+/** How long a probe waits for its traffic before calling it "did not get through". */
+const waitMs = 12_000;
+
+/** A 1:1 conversation between `a` and `b` that has carried a message each way (federation open). */
+async function converse(a: ChatClient, b: ChatClient) {
+  const fromA = await a.openDirect(b.account.address);
+  const fromB = await b.acceptDirect(a.account.address);
+  await a.send(fromA, 'Hej innan policyn');
+  await expectMessage(b, fromB, { from: a, body: 'Hej innan policyn' });
+  await b.send(fromB, 'Hej tillbaka');
+  await expectMessage(a, fromA, { from: b, body: 'Hej tillbaka' });
+  return { fromA, fromB };
+}
+
+/** Every domain an organisation federates under (its users' domain and, in XMPP, its MUC service). */
+function domainsOf(s: Session, org: OrgName): string[] {
+  const { domain, mucDomain } = s.lab.organisations[org];
+  return mucDomain ? [domain, mucDomain] : [domain];
+}
+
+describe('FED-POLICY: the operator restricts federation to an allow-list of organisations', () => {
+  scenario('with an allow-list on org-a admitting org-b only, org-c can neither reach org-a nor be reached from it on any federation endpoint, while org-b still can', {
+    requirements: ['FED-POLICY'],
+    clause: {
+      matrix: 'Server-Server API §2 "Server discovery" and §3 "Authentication": every federation request names its origin server (X-Matrix), so a server can refuse non-listed origins; '
+        + 'Synapse federation_domain_whitelist: "Restrict federation to the given whitelist of domains" (inbound requests refused, nothing sent out).',
+      xmpp: 'RFC 6120 §13.1 and §4.9.3.12 "policy-violation": a server MAY refuse s2s streams from and to domains its local service policy excludes; '
+        + 'XEP-0045 and RFC 6121 stanzas to a remote domain travel only over s2s.',
+    },
+  }, async (s) => {
+    const alice = await s.user('org-a', 'alice');
+    const bob = await s.user('org-b', 'bob');
+    const carol = await s.user('org-c', 'carol');
+    // Conversations set up while federation is open: the same traffic works before the allow-list.
+    const withBob = await converse(alice, bob);
+    const withCarol = await converse(alice, carol);
+    s.note('before the allow-list: alice (org-a) exchanged messages with bob (org-b) and with carol (org-c)');
+
+    const allowList = domainsOf(s, 'org-b');
+    await alice.close();
+    try {
+      await s.control('reconfigure', 'org-a', { federationAllowList: allowList });
+    } catch (error) {
+      if (error instanceof ProductLacks) throw new ConformanceFailure(`org-a cannot be restricted to an allow-list: ${error.message}`);
+      throw error;
+    }
+    s.note(`org-a restarted with the federation allow-list [${allowList.join(', ')}]`);
+    try {
+      const aliceNow = await s.login(alice.account);
+      const stranger: Record<OrgName, ChatClient> = {
+        'org-a': await s.user('org-a', 'erin'), 'org-b': await s.user('org-b', 'frank'), 'org-c': await s.user('org-c', 'dave'),
+      };
+      const pair = (from: ChatClient, to: ChatClient, toOrg: OrgName, shared: { fromA: Conversation; fromB: Conversation }, fromIsA: boolean): ReachPair => ({
+        from, to, stranger: stranger[toOrg], waitMs,
+        shared: fromIsA ? { fromSide: shared.fromA, toSide: shared.fromB } : { fromSide: shared.fromB, toSide: shared.fromA },
+      });
+      const directions = [
+        { name: 'org-c → org-a', allowed: false, pair: pair(carol, aliceNow, 'org-a', withCarol, false) },
+        { name: 'org-a → org-c', allowed: false, pair: pair(aliceNow, carol, 'org-c', withCarol, true) },
+        { name: 'org-b → org-a', allowed: true, pair: pair(bob, aliceNow, 'org-a', withBob, false) },
+        { name: 'org-a → org-b', allowed: true, pair: pair(aliceNow, bob, 'org-b', withBob, true) },
+      ];
+      const results = await Promise.all(directions.flatMap((d) => reachProbes(s.protocol).map(async (probe) => ({
+        ...d, endpoint: probe.endpoint, outcome: await probe.attempt(d.pair),
+      }))));
+      for (const r of results) s.note(`${r.name} ${r.endpoint}: ${r.outcome.reached ? 'GOT THROUGH' : 'did not get through'} (${r.outcome.detail})`);
+
+      const leaks = results.filter((r) => !r.allowed && r.outcome.reached);
+      const blocked = results.filter((r) => r.allowed && !r.outcome.reached);
+      const problems = [
+        ...leaks.map((r) => `non-listed org-c got through, ${r.name}, on ${r.endpoint}: ${r.outcome.detail}`),
+        ...blocked.map((r) => `listed org-b was refused, ${r.name}, on ${r.endpoint}: ${r.outcome.detail}`),
+      ];
+      if (problems.length) throw new ConformanceFailure(`the allow-list on org-a does not hold:\n${problems.join('\n')}`);
+    } finally {
+      // Back to the product's own settings, so later scenarios see the stock federation.
+      await s.control('reconfigure', 'org-a', {});
+    }
+  });
+});
+
+describe('FED-ROOM-ACL: a room excludes a named server while the others keep working', () => {
+  scenario('alice excludes org-c from her room on org-a: org-c\'s messages are no longer accepted and org-c cannot join, while bob from org-b keeps talking', {
+    requirements: ['FED-ROOM-ACL'],
+    clause: {
+      matrix: 'Client-Server API §11.33 "Server Access Control Lists (ACLs) for rooms": servers MUST NOT accept events from, nor let join through, a server the room\'s m.room.server_acl denies; '
+        + 'Server-Server API §11.4 "Server Access Control Lists": a denied server\'s PDUs and requests for the room are rejected.',
+      xmpp: 'XEP-0045 §9.1 "Banning a User" and §5.2 "Affiliations": an outcast is banned from the room; the ban list is a list of JIDs, and a server\'s domain JID covers its users (§9.1, "the service MAY allow banning a domain").',
+    },
+  }, async (s) => {
+    const alice = await s.user('org-a', 'alice');
+    const bob = await s.user('org-b', 'bob');
+    const carol = await s.user('org-c', 'carol');
+    const { conversation: aliceRoom, ref } = await alice.createRoom('fedconf-acl');
+    const bobRoom = await bob.joinRoom(ref);
+    const carolRoom = await carol.joinRoom(ref);
+    await expectMember(alice, aliceRoom, carol);
+    // Before the exclusion, carol's messages reach both other servers: the checks below could pass only by exclusion.
+    await carol.send(carolRoom, 'Hej från org-c innan uteslutningen');
+    await expectMessage(alice, aliceRoom, { from: carol, body: 'Hej från org-c innan uteslutningen' });
+    await expectMessage(bob, bobRoom, { from: carol, body: 'Hej från org-c innan uteslutningen' });
+
+    const excluded = carol.account.org.domain;
+    s.note(`alice sent ${await excludeServer(alice, aliceRoom, excluded)}`);
+    await untilExclusionKnown(bob, bobRoom, excluded);
+
+    const after = 'org-c efter uteslutningen';
+    await sendRegardless(carol, carolRoom, after);
+    const [toAlice, toBob] = await Promise.all([
+      arrives(alice, (e) => e.kind === 'message' && e.conversation === aliceRoom.id && e.body === after, waitMs),
+      arrives(bob, (e) => e.kind === 'message' && e.conversation === bobRoom.id && e.body === after, waitMs),
+    ]);
+    s.note(`carol's message after the exclusion: ${toAlice ? 'reached' : 'did not reach'} alice, ${toBob ? 'reached' : 'did not reach'} bob (waited ${waitMs} ms)`);
+
+    // org-b keeps working both ways.
+    await bob.send(bobRoom, 'org-b är kvar i rummet');
+    await expectMessage(alice, aliceRoom, { from: bob, body: 'org-b är kvar i rummet' });
+    await alice.send(aliceRoom, 'Välkommen tillbaka, Bob');
+    await expectMessage(bob, bobRoom, { from: alice, body: 'Välkommen tillbaka, Bob' });
+
+    // Someone else from org-c cannot come in. (Matrix: while carol is still in the room, org-c can make dave's join
+    // event itself without asking org-a; what counts is whether org-a and org-b accept it.)
+    const dave = await s.user('org-c', 'dave');
+    try {
+      await dave.joinRoom(ref);
+      s.note('dave (org-c): his own server reports him joined');
+    } catch (error) {
+      if (!(error instanceof ConformanceFailure)) throw error;
+      s.note(`dave (org-c) could not join: ${error.message}`);
+    }
+    const daveJoined = (e: ChatEvent) => e.kind === 'member' && e.member === dave.account.address && e.membership === 'join';
+    const [daveAtAlice, daveAtBob] = await Promise.all([
+      arrives(alice, (e) => daveJoined(e) && e.conversation === aliceRoom.id, waitMs),
+      arrives(bob, (e) => daveJoined(e) && e.conversation === bobRoom.id, waitMs),
+    ]);
+    s.note(`dave's join ${daveAtAlice ? 'was' : 'was not'} accepted by org-a, ${daveAtBob ? 'was' : 'was not'} by org-b (waited ${waitMs} ms)`);
+    const joined = daveAtAlice || daveAtBob;
+
+    const problems = [
+      ...(toAlice ? [`org-a (the room's host) still accepted a message from ${excluded}`] : []),
+      ...(toBob ? [`org-b still accepted a message from ${excluded}`] : []),
+      ...(joined ? [`a user of ${excluded} could still join the room (accepted by ${[daveAtAlice ? 'org-a' : '', daveAtBob ? 'org-b' : ''].filter(Boolean).join(' and ')})`] : []),
+    ];
+    if (problems.length) throw new ConformanceFailure(`excluding ${excluded} from ${ref} did not hold: ${problems.join('; ')}`);
+  });
+});
+
