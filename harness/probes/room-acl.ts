@@ -1,7 +1,7 @@
 /**
- * A room owner excluding a whole server from one room: Matrix `m.room.server_acl` (Client-Server API §11.33
- * "Server Access Control Lists"), XMPP a MUC outcast affiliation for the server's domain JID (XEP-0045 §9.1
- * "Banning a User", whose admin list takes any JID). Not in the driver: no chat client shows this to ordinary users.
+ * A room owner excluding a whole server from one room: Matrix `m.room.server_acl` (Client-Server API "Server
+ * Access Control Lists (ACLs) for rooms"), XMPP a MUC outcast affiliation for the server's domain JID (XEP-0045 §9.1
+ * "Banning a User"; Prosody and ejabberd match a domain JID against an occupant's server). Not in the driver: no chat client shows this to ordinary users.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -31,10 +31,10 @@ describe('FED-POLICY: the operator restricts federation to an allow-list of orga
   scenario('with an allow-list on org-a admitting org-b only, org-c can neither reach org-a nor be reached from it on any federation endpoint, while org-b still can', {
     requirements: ['FED-POLICY'],
     clause: {
-      matrix: 'Server-Server API §2 "Server discovery" and §3 "Authentication": every federation request names its origin server (X-Matrix), so a server can refuse non-listed origins; '
-        + 'Synapse federation_domain_whitelist: "Restrict federation to the given whitelist of domains" (inbound requests refused, nothing sent out).',
-      xmpp: 'RFC 6120 §13.1 and §4.9.3.12 "policy-violation": a server MAY refuse s2s streams from and to domains its local service policy excludes; '
-        + 'XEP-0045 and RFC 6121 stanzas to a remote domain travel only over s2s.',
+      matrix: 'Server-Server API "Request Authentication": every federation request is signed by and names its origin server (X-Matrix), so a server can refuse a non-listed origin; '
+        + 'Synapse federation_domain_whitelist: "Restrict federation to the given whitelist of domains".',
+      xmpp: 'RFC 6120 §4.9.3.12 <policy-violation/>: an entity may close a stream that violates a local service policy; '
+        + 'stanzas to a remote domain (RFC 6121 messages and presence, XEP-0045 rooms, IQs) travel only over s2s streams.',
     },
   }, async (s) => {
     const alice = await s.user('org-a', 'alice');
@@ -92,9 +92,10 @@ describe('FED-ROOM-ACL: a room excludes a named server while the others keep wor
   scenario('alice excludes org-c from her room on org-a: org-c\'s messages are no longer accepted and org-c cannot join, while bob from org-b keeps talking', {
     requirements: ['FED-ROOM-ACL'],
     clause: {
-      matrix: 'Client-Server API §11.33 "Server Access Control Lists (ACLs) for rooms": servers MUST NOT accept events from, nor let join through, a server the room\'s m.room.server_acl denies; '
-        + 'Server-Server API §11.4 "Server Access Control Lists": a denied server\'s PDUs and requests for the room are rejected.',
-      xmpp: 'XEP-0045 §9.1 "Banning a User" and §5.2 "Affiliations": an outcast is banned from the room; the ban list is a list of JIDs, and a server\'s domain JID covers its users (§9.1, "the service MAY allow banning a domain").',
+      matrix: 'Client-Server API "Server Access Control Lists (ACLs) for rooms" (m.room.server_acl) and Server-Server API "Server Access Control Lists (ACLs)": '
+        + 'a server denied by the room\'s ACL has its PDUs and its requests for the room (e.g. joins) rejected by the other servers.',
+      xmpp: 'XEP-0045 §9.1 "Banning a User" and §5.2 "Affiliations": an outcast may not enter the room and a banned occupant is removed; '
+        + 'here the outcast is the excluded server\'s domain JID.',
     },
   }, async (s) => {
     const alice = await s.user('org-a', 'alice');
