@@ -745,3 +745,12 @@ function quietenSdkLogger(): void {
 }
 
 quietenSdkLogger();
+
+/** The client-server API base URL and access token behind a Matrix ChatClient, for probes that make raw requests. */
+export function clientApiAccess(chat: ChatClient): { baseUrl: string; accessToken: string } {
+  if (!(chat instanceof MatrixChatClient)) throw new Error(`${chat.account.address} is not a Matrix client`);
+  const sdk = chat['client'];
+  const accessToken = sdk.getAccessToken();
+  if (!accessToken) throw new Error(`${chat.account.address} has no access token`);
+  return { baseUrl: sdk.baseUrl, accessToken };
+}

@@ -1067,3 +1067,9 @@ export const xmppDriver: ProtocolDriver = {
   connect,
   connectGuest,
 };
+
+/** The @xmpp/client session behind an XMPP ChatClient, for probes that send raw stanzas (IQ, presence). */
+export function stanzaSession(chat: ChatClient): Client {
+  if (!(chat instanceof XmppChatClient)) throw new Error(`${chat.account.address} is not an XMPP client`);
+  return chat.xmpp;
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ProductLacks } from '../verdict/failure.ts';
 import type { Progress } from './native/adapter.ts';
 import type { ControlRequest, RunningLab } from './provider.ts';
 import { organisationNames } from './types.ts';
@@ -36,7 +37,9 @@ export async function serveLabControls(lab: RunningLab, progress: Progress): Pro
         return answer(400, { error: (error as Error).message });
       }
       if (!lab.control) return answer(501, { error: 'this lab offers no lifecycle controls' });
-      lab.control(request, progress).then((description) => answer(200, description), (error: Error) => answer(500, { error: error.message }));
+      lab.control(request, progress).then((description) => answer(200, description),
+        // 422: the product has no mechanism for the settings asked (ProductLacks), told apart from a lab fault.
+        (error: Error) => answer(error instanceof ProductLacks ? 422 : 500, { error: error.message }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

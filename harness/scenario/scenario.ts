@@ -6,7 +6,7 @@ import { inject, it } from 'vitest';
 import { driverFor } from '../drivers/index.ts';
 import type { Account, ChatClient, ProtocolDriver } from '../drivers/driver.ts';
 import type { LabSettings } from '../lab/native/adapter.ts';
-import { NotTestable } from '../verdict/failure.ts';
+import { NotTestable, ProductLacks } from '../verdict/failure.ts';
 import { request } from 'undici';
 import type { LabControl, LabDescription, OrganisationDescription, OrgName, Protocol } from '../lab/types.ts';
 import { provisionAccount } from '../provisioning/index.ts';
@@ -94,7 +94,8 @@ export class Session {
 
   /**
    * A lifecycle step on one organisation (stop, start, restart, reconfigure); resolves when done and
-   * healthy. A lab without that control makes the scenario NOT-RUN, with the reason.
+   * healthy. A lab without that control makes the scenario NOT-RUN, with the reason; settings the product has no
+   * mechanism for throw ProductLacks (the organisation keeps running as it was).
    */
   async control(action: LabControl, org: OrgName, settings?: LabSettings): Promise<OrganisationDescription> {
     const endpoint = inject('labControl');
@@ -106,6 +107,7 @@ export class Session {
       body: JSON.stringify({ action, org, ...(settings ? { settings } : {}) }), headersTimeout: 180_000, bodyTimeout: 180_000,
     });
     const body = await response.body.json() as OrganisationDescription & { error?: string };
+    if (response.statusCode === 422) throw new ProductLacks(body.error ?? `${org}'s product has no mechanism for ${JSON.stringify(settings)}`);
     if (response.statusCode !== 200) throw new Error(`lab control ${action} ${org} failed: ${body.error ?? response.statusCode}`);
     this.lab.organisations[org] = body;
     return body;

@@ -17,5 +17,14 @@ export class NotTestable extends Error {
   override readonly name = 'NotTestable';
 }
 
+/**
+ * The product has no mechanism for a lab setting a scenario asked for (e.g. Dendrite has no federation
+ * allow-list). Neither a harness fault nor, by itself, a failure: the scenario whose requirement is that
+ * mechanism turns it into a ConformanceFailure; any other scenario lets it end as ERROR.
+ */
+export class ProductLacks extends Error {
+  override readonly name = 'ProductLacks';
+}
+
 /** Errors whose name marks a product failure (vitest's expect throws AssertionError). */
 export const productFailureNames: ReadonlySet<string> = new Set(['ConformanceFailure', 'AssertionError']);

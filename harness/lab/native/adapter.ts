@@ -61,6 +61,29 @@ export interface LabSettings {
   guests?: boolean;
   /** true: the server admits guests whatever `guests` says — an operator switch that does nothing (the GST-DISABLE control). */
   guestsAlwaysOn?: boolean;
+  /**
+   * The operator's federation allow-list (FED-POLICY): the only peer domains this server exchanges anything with, in
+   * either direction; every other domain is refused. Exact domains: list a peer's MUC service too. Absent: anyone.
+   */
+  federationAllowList?: string[];
+  /**
+   * false: the lab leaves any federationAllowList out of the server's configuration — the FED-POLICY negative control
+   * "allow-list not configured" (the operator asked for one, the server federates with everyone).
+   */
+  federationAllowListApplied?: boolean;
+}
+
+/** The allow-list an adapter must configure, or undefined for none (also when the negative control drops it). */
+export function allowListOf(adapter: string, settings: LabSettings): string[] | undefined {
+  const { federationAllowList: list, federationAllowListApplied: applied } = settings;
+  if (applied !== undefined && typeof applied !== 'boolean') {
+    throw new Error(`${adapter} adapter: lab setting federationAllowListApplied must be true or false, got ${JSON.stringify(applied)}`);
+  }
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list) || list.some((d) => typeof d !== 'string' || !/^[a-z0-9.-]+$/i.test(d))) {
+    throw new Error(`${adapter} adapter: lab setting federationAllowList must be a list of domain names, got ${JSON.stringify(list)}`);
+  }
+  return applied === false ? undefined : list;
 }
 
 /** XMPP: the host on which an organisation's guests log in anonymously. */
@@ -91,7 +114,7 @@ type BooleanSetting = { [K in keyof LabSettings]-?: NonNullable<LabSettings[K]> 
 const booleanSettings = Object.keys({
   federation: true, s2sRequireEncryption: true, serverKeysExpired: true, wellKnownWrongPort: true, clientPlaintext: true,
   stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
-  s2sSecureAuth: true, s2sDialback: true,
+  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true,
 } satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */
@@ -129,6 +152,12 @@ export interface NativeAdapter {
   extraHostNames(domain: string): string[];
   /** Install the server if it is missing. Idempotent: skips what is there. */
   install(progress: Progress): Promise<void>;
+  /**
+   * Settings the product has no mechanism for, each with the reason (e.g. Dendrite: no federation allow-list).
+   * Asking for one is a finding about the product, not a harness fault: the lab refuses it before stopping
+   * anything, and a scenario whose requirement is that mechanism reports FAILED with the reason.
+   */
+  readonly lacks?: Partial<Record<keyof LabSettings, string>>;
   /** Write the configuration, start, wait until healthy, read the version from the server. */
   start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation>;
 }

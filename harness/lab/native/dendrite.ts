@@ -33,6 +33,14 @@ const CLIENT_PORT = 8008;
 const FEDERATION_PORT = 8448;
 const START_TIMEOUT_MS = 60_000;
 
+/**
+ * Checked in v0.15.2's setup/config (config_global.go, config_federationapi.go) and dendrite-sample.yaml: the only
+ * federation switches are global.disable_federation (nobody) and federation_api.deny_networks / allow_networks (IP
+ * ranges of outbound requests, not peer names, and nothing inbound). The feature request is open (issue #3487, PR #3498).
+ */
+const dendriteHasNoAllowList = 'Dendrite has no federation allow-list: its configuration offers only disable_federation '
+  + '(federate with nobody) and deny_networks/allow_networks (IP ranges of outbound requests); see its issue #3487';
+
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
 const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'stockRateLimits', ...guestSwitches];
 
@@ -63,6 +71,7 @@ export function createDendriteAdapter(version: string = DENDRITE_VERSION): Nativ
 
   return {
     id: version === DENDRITE_VERSION ? 'dendrite' : `dendrite@${version}`,
+    lacks: { federationAllowList: dendriteHasNoAllowList },
     protocol: 'matrix',
     ports: [CLIENT_PORT, FEDERATION_PORT],
 

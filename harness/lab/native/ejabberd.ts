@@ -24,7 +24,7 @@ import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../
 import type { OrganisationDescription, Provisioning } from '../types.ts';
 import { portAccepts } from '../wait.ts';
 import { installDebianPackages } from './debian.ts';
-import { guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -48,7 +48,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', 's2sDialback', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', 's2sDialback', 'federationAllowList', 'federationAllowListApplied', ...guestSwitches];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -87,6 +87,8 @@ export interface EjabberdConfig {
   stockRateLimits?: boolean;
   /** false: mod_s2s_dialback is not loaded, so peers authenticate by certificate (SASL EXTERNAL) only. */
   s2sDialback?: boolean;
+  /** Peer domains s2s may reach or come from (ACL + s2s_access); absent: any. */
+  federationAllowList?: string[];
   logLevel?: string;
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
@@ -122,6 +124,15 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
     ? [listener('ejabberd_c2s', c2sPort), listener('ejabberd_s2s_in', s2sPort), upload]
     : [listener('ejabberd_c2s', c2sPort), upload];
   if (!c.federation) config.s2s_access = 'none';
+  else if (c.federationAllowList) {
+    // The operator's allow-list as the ejabberd guide has it: an ACL of peer servers and an access rule for s2s_access,
+    // which ejabberd checks for outgoing and incoming s2s alike (ejabberd_s2s:allow_host).
+    const acl = isObject(config.acl) ? config.acl : {};
+    const rules = isObject(config.access_rules) ? config.access_rules : {};
+    config.acl = { ...acl, federation_allowed: { server: c.federationAllowList } };
+    config.access_rules = { ...rules, s2s_allowed: { allow: 'federation_allowed' } };
+    config.s2s_access = 's2s_allowed';
+  }
 
   if (c.logLevel) config.loglevel = c.logLevel;
   // Guests: anonymous logins (SASL ANONYMOUS) on their own host; without it guest.<domain> is not served.
@@ -225,12 +236,13 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean; s2sDialback?: boolean } {
+function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean; s2sDialback?: boolean; federationAllowList?: string[] } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
+  const federationAllowList = allowListOf('ejabberd', settings);
   const { federation, offlineStorage, stockRateLimits, s2sDialback } = settings;
   return {
     federation: federation ?? true, ...(offlineStorage !== undefined ? { offlineStorage } : {}), stockRateLimits: stockRateLimits ?? false,
-    ...(s2sDialback !== undefined ? { s2sDialback } : {}),
+    ...(s2sDialback !== undefined ? { s2sDialback } : {}), ...(federationAllowList ? { federationAllowList } : {}),
   };
 }
 
@@ -273,7 +285,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation, offlineStorage, stockRateLimits, s2sDialback } = checkSettings(plan.settings);
+  const { federation, offlineStorage, stockRateLimits, s2sDialback, federationAllowList } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -306,6 +318,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     ...(offlineStorage !== undefined ? { offlineStorage } : {}),
     stockRateLimits,
     ...(s2sDialback !== undefined ? { s2sDialback } : {}),
+    ...(federationAllowList ? { federationAllowList } : {}),
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });
   writeFileSync(configFile, `# Written by fedconf for ${plan.domain}: Debian's stock ejabberd.yml plus the lab's changes. `

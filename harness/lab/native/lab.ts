@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { LabLog } from '../../package/logs.ts';
 import { labHome } from '../../config/paths.ts';
 import type { ProductDeclaration } from '../../config/products.ts';
+import { ProductLacks } from '../../verdict/failure.ts';
 import { LabCA, selfSignedCertificate } from '../ca.ts';
 import { startDns, writeResolvConf } from '../dns.ts';
 import { isAlive, isOurs, stopProcess, type LabProcess } from '../processes.ts';
@@ -139,6 +140,10 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
         if (action === 'start' && (running[org] ?? []).length === 0) await start(org, p);
         if (action === 'restart') { await stop(org, p); await start(org, p); }
         if (action === 'reconfigure') {
+          // Refused before anything stops, so the organisation keeps running as it was.
+          const lacks = adapterFor(assignment[org]).lacks ?? {};
+          const missing = Object.keys(settings ?? {}).flatMap((key) => lacks[key as keyof typeof lacks] ?? []);
+          if (missing.length) throw new ProductLacks(`${assignment[org].id}: ${missing.join('; ')}`);
           plans[org] = { ...plans[org], settings: { ...(assignment[org].lab?.settings ?? {}), ...settings } };
           await stop(org, p);
           await start(org, p);

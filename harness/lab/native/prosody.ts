@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -8,7 +8,7 @@ import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { installDebianPackages } from './debian.ts';
-import { guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -22,7 +22,24 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', 'federationAllowList', 'federationAllowListApplied', ...guestSwitches];
+
+/**
+ * Prosody 0.12 has no s2s allow-list in core; prosody-modules' mod_host_guard is one (host_guard_blockall +
+ * host_guard_blockall_exceptions: s2s to or from any other domain is refused with policy-violation). Debian's copy
+ * reads the `configmanager` global that 0.12 no longer has and crashes at start; the lab loads a copy with
+ * that one line fixed (`require "core.configmanager"`), under its own name so the broken one is never picked.
+ */
+const hostGuardSource = '/usr/lib/prosody/modules/mod_host_guard/mod_host_guard.lua';
+const hostGuardModule = 'host_guard_fixed';
+
+/** mod_host_guard's source with the 0.12 fix; refuses a source it does not recognise rather than guessing. */
+export function fixedHostGuard(source: string): string {
+  const broken = 'local config = configmanager';
+  if (!source.includes(broken)) throw new Error(`prosody adapter: ${hostGuardSource} no longer has "${broken}"; check whether it still needs the fix`);
+  return `-- mod_host_guard from prosody-modules, with its configmanager lookup fixed for Prosody 0.12 by fedconf.\n`
+    + source.replace(broken, 'local config = require "core.configmanager"');
+}
 
 /** The system user Prosody runs as when the harness is root (Prosody 0.12 refuses to run as root). */
 const prosodyUser = 'prosody';
@@ -61,6 +78,10 @@ export interface ProsodyConfig {
   s2sRequireEncryption?: boolean;
   /** false: `s2s_secure_auth = false` (a peer whose certificate does not validate may still authenticate by dialback). */
   s2sSecureAuth?: boolean;
+  /** Peer domains s2s may reach or come from (mod_host_guard); absent: any. */
+  federationAllowList?: string[];
+  /** Where the fixed mod_host_guard copy is (plugin_paths). */
+  pluginDir?: string;
   /** `TLSv1`: the s2s listener also accepts TLS 1.0/1.1 (Prosody's default is `tlsv1_2+`). */
   s2sTlsMinVersion?: 'TLSv1' | 'TLSv1.2';
   /** false: no upload component (the FED-FILE negative control). */
@@ -84,6 +105,9 @@ export function prosodyConfig(c: ProsodyConfig): string {
   const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons', 'pep', 'vcard4', 'vcard_legacy', 'admin_shell'];
   // admin_shell (in Debian's stock config too): `prosodyctl shell`, through which the operator ends sessions (SEC-SESSION).
   const upload = c.fileUpload !== false;
+  const guarded = c.federationAllowList !== undefined;
+  if (guarded && !c.pluginDir) throw new Error('prosody adapter: an allow-list needs the pluginDir of the fixed mod_host_guard');
+  if (guarded) modules.push(hostGuardModule);
   return [
     `-- Written by fedconf for ${c.domain}. Regenerated on every start; do not edit.`,
     '',
@@ -109,7 +133,13 @@ export function prosodyConfig(c: ProsodyConfig): string {
     `https_ssl = ${hostSsl}`,
     'component_ports = { }',
     '',
+    ...(guarded ? [`plugin_paths = ${luaList([c.pluginDir!])}`] : []),
     `modules_enabled = ${luaList(modules)}`,
+    // The operator's allow-list: this domain and its MUC service talk s2s only with the listed domains.
+    ...(guarded ? [
+      `host_guard_blockall = ${luaList([c.domain, mucDomainOf(c.domain)])}`,
+      `host_guard_blockall_exceptions = ${luaList(c.federationAllowList!)}`,
+    ] : []),
     // Without mod_s2s the server neither listens on 5269 nor opens s2s streams: every stanza to another
     // domain is bounced by the core router with not-allowed ("Communication with remote domains is not enabled").
     // mod_offline is loaded automatically; disabling it is how an operator turns offline storage off.
@@ -168,8 +198,9 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext' | 's2sSecureAuth'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext' | 's2sSecureAuth' | 'federationAllowList'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
+  const federationAllowList = allowListOf('prosody', settings);
   const { federation, s2sRequireEncryption, s2sTlsMinVersion } = settings;
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
@@ -179,7 +210,7 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' 
   return {
     federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}),
     ...(offlineStorage !== undefined ? { offlineStorage } : {}), ...(fileUpload !== undefined ? { fileUpload } : {}), ...(clientPlaintext !== undefined ? { clientPlaintext } : {}),
-    ...(s2sSecureAuth !== undefined ? { s2sSecureAuth } : {}),
+    ...(s2sSecureAuth !== undefined ? { s2sSecureAuth } : {}), ...(federationAllowList ? { federationAllowList } : {}),
   };
 }
 
@@ -228,6 +259,12 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
   const keyFile = ownedCopy(plan.tls.keyFile, join(certsDir, `${plan.domain}.key`), user, 0o600);
   const caFile = ownedCopy(plan.caFile, join(certsDir, 'lab-ca.pem'), user, 0o644);
 
+  let pluginDir: string | undefined;
+  if (checked.federationAllowList) {
+    pluginDir = ownedDir(join(plan.dir, 'modules'), user);
+    writeFileSync(join(pluginDir, `mod_${hostGuardModule}.lua`), fixedHostGuard(readFileSync(hostGuardSource, 'utf8')), { mode: 0o644 });
+  }
+
   const configFile = join(plan.dir, 'prosody.cfg.lua');
   const level = process.env.FEDCONF_PROSODY_LOG_LEVEL;
   writeFileSync(configFile, prosodyConfig({
@@ -242,6 +279,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     caFile,
     ...checked,
     guests: guestsAdmitted(plan.settings),
+    ...(pluginDir ? { pluginDir } : {}),
     logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
   }), { mode: 0o644 });
 

@@ -14,7 +14,7 @@ import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { runLogged, waitHttpAndPort } from './ready.ts';
-import { guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -28,7 +28,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -175,6 +175,7 @@ export const synapseAdapter: NativeAdapter = createSynapseAdapter();
 
 function checkSettings(settings: LabSettings): void {
   refuseUnknownSettings('synapse', settings, knownSettings);
+  allowListOf('synapse', settings);
 }
 
 export interface ConfigFiles {
@@ -264,6 +265,11 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
   if (plan.settings.loginThrottling === false) {
     // The SEC-BRUTE negative control: no limit on login attempts, failed or not, per account or per address.
     config.rc_login = { address: unlimited, account: unlimited, failed_attempts: unlimited };
+  }
+  const allowList = allowListOf('synapse', plan.settings);
+  if (allowList) {
+    // The operator's allow-list: Synapse refuses inbound requests from, and sends nothing to, any other server.
+    config.federation_domain_whitelist = [plan.domain, ...allowList];
   }
   if (plan.settings.federation === false) {
     // An empty allow-list: this server federates with nobody, in either direction.
