@@ -26,6 +26,21 @@ export interface ReportInput {
   note?: string;
   tests: TestResult[];
   declarationCheck?: DeclarationCheck;
+  /** The run's test-name filter (-t), which explains requirements it left without tests. */
+  testFilter?: string;
+  /** Implementations of org-a and org-b when there is no lab description (a merged report: from the shards' reports). */
+  implementations?: { 'org-a': string; 'org-b': string };
+}
+
+/** Why a requirement of the profile has no test behind it in this run, as precisely as the run can tell. */
+function whyNoTests(id: string, input: ReportInput): string | undefined {
+  const a = input.lab?.organisations['org-a'].implementation ?? input.implementations?.['org-a'];
+  const b = input.lab?.organisations['org-b'].implementation ?? input.implementations?.['org-b'];
+  if (id === 'FED-INTEROP' && a !== undefined && a === b) {
+    return `org-a and org-b both run ${a}; interoperability needs two different implementations (\`fedconf interop\`, or a peer of another vendor)`;
+  }
+  if (input.testFilter !== undefined) return `no test matching -t ${JSON.stringify(input.testFilter)} evidences it`;
+  return undefined;
 }
 
 /** Builds the report from whatever results exist so far; called after every test and at the end. */
@@ -38,7 +53,8 @@ export function buildReport(input: ReportInput): Report {
       const answer = inProfile.has(requirement.id)
         ? answerRequirement(requirement, product, behind)
         : { ...answerRequirement(requirement, product, []), answer: 'Not tested' as const, reason: `not part of the ${profile.id} profile run` };
-      return [requirement.id, answer];
+      const why = inProfile.has(requirement.id) && behind.length === 0 && answer.answer === 'Not tested' ? whyNoTests(requirement.id, input) : undefined;
+      return [requirement.id, why ? { ...answer, reason: why } : answer];
     }),
   );
   const included = [profile, ...[...catalogue.profiles.values()].filter((p) => p.id !== profile.id && p.requirements.length > 0

@@ -85,6 +85,14 @@ export function orderTests(tests: TestResult[]): TestResult[] {
   return tests.map((t, i) => ({ t, i })).sort((a, b) => (a.t.file < b.t.file ? -1 : a.t.file > b.t.file ? 1 : a.i - b.i)).map(({ t }) => t);
 }
 
+/** org-a's and org-b's implementations as the shard's report lists them (what explains FED-INTEROP's answer). */
+function implementationsOf(report: Report): { implementations?: { 'org-a': string; 'org-b': string } } {
+  const of = (name: string) => report.run.lab.organisations.find((o) => o.name === name)?.implementation;
+  const a = of('org-a');
+  const b = of('org-b');
+  return a !== undefined && b !== undefined ? { implementations: { 'org-a': a, 'org-b': b } } : {};
+}
+
 /**
  * Joins shard reports into the report one job would have written: the union of the tests, with the
  * requirement answers, profile verdicts and totals recomputed by the same buildReport a run uses.
@@ -100,6 +108,8 @@ export function mergeReports(runs: ShardRun[], catalogue: Catalogue, runId: stri
   const merged = buildReport({
     catalogue, profile: getProfile(catalogue, first.profile.id), product: declarationOf(first, catalogue),
     runId, startedAt, endedAt, complete: true, tests,
+    ...(runs[0]!.provenance?.testNamePattern !== undefined ? { testFilter: runs[0]!.provenance.testNamePattern } : {}),
+    ...implementationsOf(first),
   });
   return {
     ...merged,

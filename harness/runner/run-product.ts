@@ -69,7 +69,8 @@ export async function runProduct(run: ProductRun): Promise<ProductRunOutcome> {
   // Knows the lab's secrets by value once it is up; test messages, evidence and logs pass through it.
   let redactor = new Redactor();
   const report = (complete: boolean, note?: string, endedAt?: Date) =>
-    buildReport({ catalogue, profile, product, ...(lab ? { lab } : {}), runId, startedAt, ...(endedAt ? { endedAt } : {}), complete, ...(note ? { note } : {}), tests, ...(declarationCheck ? { declarationCheck } : {}) });
+    buildReport({ catalogue, profile, product, ...(lab ? { lab } : {}), runId, startedAt, ...(endedAt ? { endedAt } : {}), complete, ...(note ? { note } : {}), tests, ...(declarationCheck ? { declarationCheck } : {}),
+      ...(run.testNamePattern !== undefined ? { testFilter: run.testNamePattern } : {}) });
   const save = (complete: boolean, note?: string, endedAt?: Date): Report => {
     const r = report(complete, note, endedAt);
     writeAll(dir, r);

@@ -48,7 +48,7 @@ describe('the federation allow-list lab setting (FED-POLICY)', () => {
     const config = ejabberdConfig(stock, { ...c, federationAllowList: allowList });
     expect(config.s2s_access).toBe('s2s_allowed');
     expect(config.acl).toEqual({ local: { user_regexp: '' }, federation_allowed: { server: allowList }, organisation: { server: 'org-a.test' } });
-    expect(config.access_rules).toEqual({ local: { allow: 'local' }, s2s_allowed: { allow: 'federation_allowed' } });
+    expect(config.access_rules).toEqual({ local: { allow: 'local' }, muc_create: { allow: 'organisation' }, s2s_allowed: { allow: 'federation_allowed' } });
   });
 
   it('Dendrite declares it has no allow-list, with the reason the report gives', () => {
