@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,14 @@ describe(`an older server version: synapse@${older}`, () => {
     expect(report.peers[0]?.version).toBe(older);
     expect(answerOf(report, 'FED-DM')).toBe('Yes');
     expect(labProcessesLeft()).toEqual([]);
+
+    // The CI-regression use: the same scenarios against the default version, compared with `fedconf diff`.
+    const newer = await fedconf(['run', '--product', 'synapse', '-t', 'FED-DM'], reportsDir);
+    expect(newer.code, newer.stderr).toBe(0);
+    const runOf = (product: string) => join(reportsDir, product, readdirSync(join(reportsDir, product)).sort().at(-1)!);
+    const diff = await fedconf(['diff', runOf(`synapse@${older}`), runOf('synapse'), '--json'], reportsDir);
+    expect(diff.code, diff.stdout + diff.stderr).toBe(0);
+    expect((JSON.parse(diff.stdout) as { regression: boolean }).regression).toBe(false);
   });
 
   it('is refused with a clear message for a product whose source has one version', async () => {
