@@ -160,6 +160,12 @@ export interface ChatClient extends FileAndProfileClient {
   messages(conversation: Conversation): MessageEvent[];
   /** Current members of a room as this client's server reports them. */
   members(conversation: Conversation): Promise<string[]>;
+  /**
+   * What this client is told about one member of a room, as the protocol carries it (GST-MARKED): Matrix the content
+   * of their m.room.member state event; XMPP the attributes of the muc#user <item/> in their occupant presence
+   * (jid, affiliation, role) and their occupant JID. undefined: no such member.
+   */
+  memberRecord(conversation: Conversation, address: string): Promise<Record<string, unknown> | undefined>;
   // --- Presence (FED-PRESENCE). Matrix shares presence with everyone one shares a room with, so there the
   // request / approval steps do nothing; in XMPP they are the roster subscription of RFC 6121 §3.
   /** Ask to see `peerAddress`'s presence (XMPP: `<presence type='subscribe'/>`, RFC 6121 §3.1.1). */

@@ -542,6 +542,15 @@ class MatrixChatClient implements ChatClient {
     return Object.keys(answer.joined).sort();
   }
 
+  async memberRecord(conversation: Conversation, address: string): Promise<Record<string, unknown> | undefined> {
+    const content = await this.operation(`read the m.room.member state of ${address} in ${conversation.id}`,
+      () => this.client.getStateEvent(conversation.id, 'm.room.member', address)).catch((error: unknown) => {
+      if (error instanceof ConformanceFailure && /\b404\b|M_NOT_FOUND/.test(error.message)) return undefined;
+      throw error;
+    });
+    return content ? { ...content } : undefined;
+  }
+
   transcript(): string[] {
     return [...this.lines];
   }

@@ -219,6 +219,8 @@ interface WireIds {
 interface Occupant {
   nick: string;
   realJid?: string;
+  /** The attributes of the muc#user <item/> of the occupant's latest presence (jid, affiliation, role). */
+  item?: Record<string, string>;
 }
 
 interface RoomState {
@@ -531,7 +533,7 @@ class XmppChatClient implements ChatClient {
       return;
     }
     const known = room.occupants.get(nick);
-    room.occupants.set(nick, { nick, realJid: realJid ?? known?.realJid });
+    room.occupants.set(nick, { nick, realJid: realJid ?? known?.realJid, item: item ? { ...item.attrs } as Record<string, string> : known?.item });
     if (!known) this.push({ kind: 'member', conversation: room.jid, member: realJid ?? from, membership: 'join', receivedAt });
     if (isSelf && !room.joined) {
       room.joined = true;
@@ -811,6 +813,13 @@ class XmppChatClient implements ChatClient {
     const room = this.rooms.get(conversation.id);
     if (!room?.joined) throw new Error(`xmpp driver: ${this.account.address} has not joined ${conversation.id}`);
     return [...room.occupants.values()].map((o) => o.realJid ?? `${room.jid}/${o.nick}`).sort();
+  }
+
+  async memberRecord(conversation: Conversation, address: string): Promise<Record<string, unknown> | undefined> {
+    const room = this.rooms.get(conversation.id);
+    if (!room?.joined) throw new Error(`xmpp driver: ${this.account.address} has not joined ${conversation.id}`);
+    const occupant = [...room.occupants.values()].find((o) => o.realJid === bare(address) || `${room.jid}/${o.nick}` === address);
+    return occupant ? { occupant: `${room.jid}/${occupant.nick}`, ...occupant.item } : undefined;
   }
 
   transcript(): string[] {

@@ -54,3 +54,15 @@ export async function kickSessionWithEjabberdctl(org: OrganisationDescription, m
   const [user, host] = at > 0 ? [address.slice(0, at), address.slice(at + 1)] : [address, org.domain];
   return (await ejabberdctl(org, method, ['kick_session', user, host, resource, 'ended by the operator (fedconf SEC-SESSION)'])).trim();
 }
+
+/** The operator's list of sessions on virtual host `host` (`ejabberdctl connected_users_vhost HOST`): full JIDs. */
+export async function listSessionsWithEjabberdctl(org: OrganisationDescription, method: Method, host: string): Promise<string> {
+  return (await ejabberdctl(org, method, ['connected_users_vhost', host])).trim();
+}
+
+/** The resources `address` has sessions on (`ejabberdctl user_resources USER HOST`, mod_admin_extra). */
+export async function resourcesWithEjabberdctl(org: OrganisationDescription, method: Method, address: string): Promise<string[]> {
+  const at = address.lastIndexOf('@');
+  const [user, host] = at > 0 ? [address.slice(0, at), address.slice(at + 1)] : [address, org.domain];
+  return (await ejabberdctl(org, method, ['user_resources', user, host])).split('\n').map((l) => l.trim()).filter(Boolean);
+}

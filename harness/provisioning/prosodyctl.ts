@@ -34,3 +34,15 @@ export async function closeSessionsWithProsodyctl(org: OrganisationDescription, 
   if (result.code !== 0) throw new Error(`prosodyctl shell c2s close on ${org.domain} failed (${result.signal ?? `exit ${result.code}`}): ${result.output.trim()}`);
   return result.output.trim();
 }
+
+/**
+ * The operator's list of client sessions on `host`: `prosodyctl shell` runs `c2s:show()` with one full-width JID
+ * column (the default table cuts JIDs at 32 characters, and its filter takes full JIDs only); the lines on `host` kept.
+ */
+export async function listSessionsWithProsodyctl(org: OrganisationDescription, method: Method, host: string): Promise<string> {
+  const [command = 'prosodyctl', ...prefix] = [...(method.exec ?? []), 'prosodyctl'];
+  const lua = 'c2s:show(nil, {{title="JID"; key="full_jid"; width="100%"}})';
+  const result = await runWithInput(command, [...prefix, '--config', method.configFile, 'shell', lua], '', timeoutMs);
+  if (result.code !== 0) throw new Error(`prosodyctl shell c2s:show on ${org.domain} failed (${result.signal ?? `exit ${result.code}`}): ${result.output.trim()}`);
+  return result.output.split('\n').map((line) => line.trim()).filter((line) => line.endsWith(`@${host}`) || line.includes(`@${host}/`)).join('\n');
+}

@@ -35,6 +35,20 @@ function describeBody(body: Record<string, unknown>): string {
  * A refusal here is a set-up failure (ERROR), not a verdict on the product.
  */
 export async function registerWithSharedSecret(org: OrganisationDescription, method: Method, localpart: string, password: string): Promise<string> {
+  return (await register(org, method, localpart, password, false)).userId;
+}
+
+/**
+ * A server administrator's access token (an admin account registered with the shared secret), for the operator's
+ * view and actions (GST-MARKED, GST-REVOKE). The token stays in the caller; nothing prints it.
+ */
+export async function adminTokenWithSharedSecret(org: OrganisationDescription, method: Method, localpart: string, password: string): Promise<string> {
+  const { token } = await register(org, method, localpart, password, true);
+  if (!token) throw new Error(`provisioning the operator ${localpart} on ${org.name}: the registration answer carried no access token`);
+  return token;
+}
+
+async function register(org: OrganisationDescription, method: Method, localpart: string, password: string, admin: boolean): Promise<{ userId: string; token?: string }> {
   if (!/^[a-z0-9._=\-/+]+$/.test(localpart)) throw new Error(`not a valid Matrix localpart: ${JSON.stringify(localpart)}`);
   const secret = readSecret(method.secret);
   const url = `${method.adminUrl.replace(/\/$/, '')}/_synapse/admin/v1/register`;
@@ -43,11 +57,12 @@ export async function registerWithSharedSecret(org: OrganisationDescription, met
   if (nonceAnswer.status !== 200 || typeof nonce !== 'string') {
     throw new Error(`provisioning ${localpart} on ${org.name}: GET ${url} answered ${nonceAnswer.status} ${describeBody(nonceAnswer.body)}`);
   }
-  const mac = createHmac('sha1', secret).update([nonce, localpart, password, 'notadmin'].join('\0')).digest('hex');
-  const registered = await httpJson('POST', url, { nonce, username: localpart, password, admin: false, mac });
+  const mac = createHmac('sha1', secret).update([nonce, localpart, password, admin ? 'admin' : 'notadmin'].join('\0')).digest('hex');
+  const registered = await httpJson('POST', url, { nonce, username: localpart, password, admin, mac });
   const userId = registered.body.user_id;
   if (registered.status !== 200 || typeof userId !== 'string') {
     throw new Error(`provisioning ${localpart} on ${org.name}: POST ${url} answered ${registered.status} ${describeBody(registered.body)}`);
   }
-  return userId;
+  const token = registered.body.access_token;
+  return { userId, ...(typeof token === 'string' ? { token } : {}) };
 }

@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import { GuestRefused, type ChatClient } from '../../harness/drivers/driver.ts';
+import { operatorLooksUp, operatorRemovesGuest } from '../../harness/provisioning/operator.ts';
 import { expectMember, expectMessage } from '../../harness/scenario/expect.ts';
 import { scenario, type Session } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable } from '../../harness/verdict/failure.ts';
@@ -159,5 +160,122 @@ describe('GST-DISABLE: the operator can switch guest access off entirely', () =>
       // Back to the product's own settings, so later scenarios meet the deployment as declared.
       await s.control('reconfigure', 'org-a', {});
     }
+  });
+});
+
+/** The host part of a Matrix user id or a JID. */
+const hostOf = (address: string): string => address.replace(/^@/, '').split(/[:@]/).slice(1).join(':').split('/')[0] ?? '';
+
+describe('GST-MARKED: guests are distinguishable from internal users by every participant and by the operator', () => {
+  scenario('a guest and alice\'s colleague carol are in alice\'s room: alice\'s client and the operator of org-a tell which one is the guest', {
+    requirements: ['GST-MARKED'],
+    clause: {
+      matrix: `${guestClause.matrix} The spec defines no guest marker in m.room.member (its content has membership, displayname, avatar_url, …); `
+        + 'a server may add one (Synapse adds "kind": "guest" to a guest\'s member event, which every member\'s client receives). '
+        + 'A guest\'s user id follows no rule a remote participant could rely on (Synapse\'s numeric localparts are a local convention). '
+        + 'The operator\'s view: the server\'s admin API (Synapse GET /_synapse/admin/v2/users/<id>: is_guest). KS 1.1.4.',
+      xmpp: `${guestClause.xmpp} XEP-0045 §7.2.3 / §7.2.4: in a non-anonymous room every occupant receives each occupant's real JID `
+        + '(<item jid=…/>); a guest\'s JID is on the organisation\'s anonymous host (guest.<domain>), where no internal account can exist. '
+        + 'The operator\'s view: the server\'s session listing per host (prosodyctl shell c2s show, ejabberdctl connected_users_vhost). KS 1.1.4.',
+    },
+  }, async (s) => {
+    const org = s.lab.organisations['org-a'];
+    const alice = await s.user('org-a', 'alice');
+    const carol = await s.user('org-a', 'carol');
+    const { conversation: aliceRoom, ref } = await alice.createRoom('fedconf-guest-marked', { guests: true });
+    const guest = await guestOrNotRun(s);
+    await guest.joinRoom(ref);
+    await carol.joinRoom(ref);
+    await expectMember(alice, aliceRoom, guest);
+    await expectMember(alice, aliceRoom, carol);
+
+    // Every participant: what alice's client is told about each member.
+    const guestCard = await alice.memberRecord(aliceRoom, guest.account.address);
+    const carolCard = await alice.memberRecord(aliceRoom, carol.account.address);
+    s.note(`alice's client on the guest ${guest.account.address}: ${JSON.stringify(guestCard)}`);
+    s.note(`alice's client on carol ${carol.account.address}: ${JSON.stringify(carolCard)}`);
+    if (!guestCard || !carolCard) throw new Error('alice\'s client has no record of a member it saw join');
+    if (s.protocol === 'matrix') {
+      if (guestCard.kind !== 'guest' || carolCard.kind === 'guest') {
+        throw new ConformanceFailure(`nothing in the guest's m.room.member event tells alice it is a guest (content ${JSON.stringify(guestCard)}, carol's ${JSON.stringify(carolCard)}); `
+          + `only the user id ${guest.account.address}, which follows no rule a participant can rely on`);
+      }
+      s.note('participants: the guest\'s member event carries "kind": "guest" (a server extension, not in the spec\'s m.room.member schema; a client must show it)');
+    } else {
+      const guestHost = hostOf(String(guestCard.jid ?? ''));
+      const carolHost = hostOf(String(carolCard.jid ?? ''));
+      if (!org.guestDomain || guestHost !== org.guestDomain || carolHost !== org.domain || org.guestDomain === org.domain) {
+        throw new ConformanceFailure(`alice cannot tell the guest from carol by their real JIDs: guest on ${guestHost || '(hidden)'}, carol on ${carolHost || '(hidden)'}, the organisation's guest host is ${org.guestDomain ?? '(none)'}`);
+      }
+      s.note(`participants: the guest's real JID is on the anonymous host ${guestHost}, carol's on ${carolHost}`);
+    }
+
+    // The operator: the server's admin tools.
+    const operatorOnGuest = await operatorLooksUp(org, guest.account.address);
+    const operatorOnCarol = await operatorLooksUp(org, carol.account.address);
+    if (!operatorOnGuest || !operatorOnCarol) throw new NotTestable(`${org.name}: the declaration gives the harness no admin access (${org.provisioning.method}); the participants' view held`);
+    s.note(`operator: ${operatorOnGuest.command} → ${operatorOnGuest.status ?? ''} ${operatorOnGuest.answer}`);
+    s.note(`operator: ${operatorOnCarol.command} → ${operatorOnCarol.status ?? ''} ${operatorOnCarol.answer}`);
+    if (s.protocol === 'matrix') {
+      if (operatorOnGuest.status !== 200 || operatorOnGuest.fields?.is_guest !== true || operatorOnCarol.fields?.is_guest !== false) {
+        throw new ConformanceFailure(`the operator's admin API does not tell the guest from carol: ${operatorOnGuest.command} → ${operatorOnGuest.status} is_guest=${String(operatorOnGuest.fields?.is_guest)}`);
+      }
+    } else if (!operatorOnGuest.answer.includes(guest.account.address) || operatorOnCarol.answer.includes(guest.account.address)) {
+      throw new ConformanceFailure(`the operator's session listing does not show the guest ${guest.account.address} apart from the organisation's users`);
+    }
+  });
+});
+
+describe('GST-REVOKE: the operator can end a guest\'s session and remove the guest from rooms', () => {
+  scenario('the operator of org-a removes a guest talking in alice\'s room; alice sees the guest leave and the guest\'s session is refused', {
+    requirements: ['GST-REVOKE'],
+    clause: {
+      matrix: `${guestClause.matrix} The operator acts through the server's admin API (Synapse POST /_synapse/admin/v1/deactivate/<user>: `
+        + 'logs out every device and leaves every room; a guest\'s token is a macaroon the server does not store, so the account is also locked, '
+        + 'PUT /_synapse/admin/v2/users/<user> locked: true); §"Using access tokens": a revoked token gets 401.',
+      xmpp: `${guestClause.xmpp} RFC 6120 §4.4: the server may close a stream at any time; XEP-0045 §7.14: when an occupant's session ends `
+        + 'the room tells the others it left (presence unavailable). The operator ends the session with the server\'s admin command.',
+    },
+  }, async (s) => {
+    const org = s.lab.organisations['org-a'];
+    const alice = await s.user('org-a', 'alice');
+    const { conversation: aliceRoom, ref } = await alice.createRoom('fedconf-guest-revoke', { guests: true });
+    const guest = await guestOrNotRun(s);
+    const guestRoom = await guest.joinRoom(ref);
+    await expectMember(alice, aliceRoom, guest);
+    await guest.send(guestRoom, 'Gästen skriver innan operatören ingriper.');
+    await expectMessage(alice, aliceRoom, { from: guest, body: 'Gästen skriver innan operatören ingriper.' });
+
+    const answers = await operatorRemovesGuest(org, guest.account.address);
+    if (!answers) throw new NotTestable(`${org.name}: the declaration gives the harness no admin access (${org.provisioning.method})`);
+    for (const a of answers) s.note(`operator: ${a.command} → ${a.status ?? ''} ${a.answer || '(no output)'}`);
+    const refused = answers.find((a) => a.status !== undefined && a.status !== 200);
+    if (refused) throw new ConformanceFailure(`the operator could not remove the guest: ${refused.command} → ${refused.status} ${refused.answer}`);
+
+    await alice.waitFor((e) => e.kind === 'member' && e.conversation === aliceRoom.id && e.member === guest.account.address && e.membership === 'leave', {
+      description: `alice sees the guest ${guest.account.address} leave the room after the operator removed it`,
+      timeoutMs: 20_000,
+    });
+    s.note('alice saw the guest leave');
+    const members = await alice.members(aliceRoom);
+    if (members.includes(guest.account.address)) throw new ConformanceFailure(`the removed guest is still listed as a member: ${members.join(', ')}`);
+
+    // The session must be over too, not just the membership: the guest's next request is refused (Matrix: 401 for its
+    // token; a 403 "not in room" means the token still works) or finds no stream (XMPP), and nothing reaches alice.
+    const late = 'Gästen försöker skriva efter att ha tagits bort.';
+    const attempt = await Promise.race([
+      guest.send(guestRoom, late).then(() => 'accepted', (error: unknown) => `refused: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`),
+      new Promise<string>((resolve) => { setTimeout(() => resolve('no answer within 10 s'), 10_000).unref(); }),
+    ]);
+    s.note(`the removed guest tries to post with its old session: ${attempt}`);
+    if (s.protocol === 'matrix' && !/HTTP 401\b/.test(attempt)) {
+      throw new ConformanceFailure(`the operator removed the guest ${guest.account.address} from the room, but its session still works (its access token was not refused: ${attempt})`);
+    }
+    const arrived = await alice.waitFor((e) => e.kind === 'message' && e.conversation === aliceRoom.id && e.body === late, { description: 'the removed guest\'s message', timeoutMs: 5_000 })
+      .then(() => true, (error: unknown) => {
+        if (error instanceof ConformanceFailure) return false;
+        throw error;
+      });
+    if (arrived) throw new ConformanceFailure(`the guest ${guest.account.address} removed by the operator still posted into alice's room`);
   });
 });

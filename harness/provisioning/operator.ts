@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { request } from 'undici';
+import type { OrganisationDescription } from '../lab/types.ts';
+import { kickSessionWithEjabberdctl, listSessionsWithEjabberdctl, resourcesWithEjabberdctl } from './ejabberdctl.ts';
+import { closeSessionsWithProsodyctl, listSessionsWithProsodyctl } from './prosodyctl.ts';
+import { adminTokenWithSharedSecret } from './shared-secret.ts';
+
+/**
+ * The operator's view of and actions on a user (GST-MARKED, GST-REVOKE), through the admin access the
+ * organisation's provisioning method gives: Synapse's admin API with an admin account registered by shared
+ * secret, `prosodyctl shell`, `ejabberdctl`. undefined wherever the declaration gives the harness no admin access.
+ */
+
+/** What an operator's tool answered: the call, its answer for the evidence, and for Matrix the parsed record. */
+export interface OperatorAnswer {
+  command: string;
+  status?: number;
+  answer: string;
+  fields?: Record<string, unknown>;
+}
+
+/** One admin token per organisation and worker process; it never leaves this module. */
+const adminTokens = new Map<string, Promise<string>>();
+
+function adminToken(org: OrganisationDescription): Promise<string> {
+  const method = org.provisioning;
+  if (method.method !== 'synapse-shared-secret') throw new Error(`${org.name}: no Matrix admin access through ${method.method}`);
+  let token = adminTokens.get(org.domain);
+  if (!token) {
+    token = adminTokenWithSharedSecret(org, method, `fedconf-operator-${randomBytes(3).toString('hex')}`, randomBytes(18).toString('base64url'));
+    token.catch(() => adminTokens.delete(org.domain));
+    adminTokens.set(org.domain, token);
+  }
+  return token;
+}
+
+async function adminCall(org: OrganisationDescription, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<OperatorAnswer> {
+  if (org.provisioning.method !== 'synapse-shared-secret') throw new Error(`${org.name}: no Matrix admin access`);
+  const token = await adminToken(org);
+  const response = await request(`${org.provisioning.adminUrl.replace(/\/$/, '')}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
+  const text = await response.body.text();
+  let fields: Record<string, unknown> | undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object') fields = value as Record<string, unknown>;
+  } catch {
+    // not JSON: the answer text is the evidence
+  }
+  return { command: `${method} ${path}`, status: response.statusCode, answer: text.slice(0, 600), ...(fields ? { fields } : {}) };
+}
+
+const hostOf = (address: string): string => address.replace(/^@/, '').split(/[:@]/).slice(1).join(':').split('/')[0] ?? '';
+
+/**
+ * The operator looks `address` up: Matrix GET /_synapse/admin/v2/users/<id> (the account record, with is_guest);
+ * XMPP the session listing of the host the address is on (a guest's JID is on the organisation's anonymous host).
+ */
+export async function operatorLooksUp(org: OrganisationDescription, address: string): Promise<OperatorAnswer | undefined> {
+  const method = org.provisioning;
+  switch (method.method) {
+    case 'synapse-shared-secret':
+      return adminCall(org, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(address)}`);
+    case 'prosodyctl':
+      return { command: `prosodyctl shell c2s:show() (sessions on ${hostOf(address)})`, answer: await listSessionsWithProsodyctl(org, method, hostOf(address)) };
+    case 'ejabberdctl':
+      return { command: `ejabberdctl connected_users_vhost ${hostOf(address)}`, answer: await listSessionsWithEjabberdctl(org, method, hostOf(address)) };
+    case 'pre-created':
+      return undefined;
+  }
+}
+
+/**
+ * The operator removes a guest: Matrix deactivates the account (POST /_synapse/admin/v1/deactivate/<id>, which
+ * logs out its devices and makes it leave its rooms) and locks it (PUT /_synapse/admin/v2/users/<id> locked); XMPP ends every session of the JID (an anonymous JID exists
+ * only while its session does). Returns the answers for the evidence; undefined: no admin access.
+ */
+export async function operatorRemovesGuest(org: OrganisationDescription, address: string): Promise<OperatorAnswer[] | undefined> {
+  const method = org.provisioning;
+  switch (method.method) {
+    case 'synapse-shared-secret': {
+      // Deactivation leaves the rooms and deletes the stored tokens, but Synapse's guest tokens are macaroons it
+      // never stores (measured: a deactivated guest rejoined with its token); locking the account refuses them.
+      const user = encodeURIComponent(address);
+      const deactivated = await adminCall(org, 'POST', `/_synapse/admin/v1/deactivate/${user}`, { erase: false });
+      if (deactivated.status !== 200) return [deactivated];
+      return [deactivated, await adminCall(org, 'PUT', `/_synapse/admin/v2/users/${user}`, { locked: true })];
+    }
+    case 'prosodyctl':
+      return [{ command: `prosodyctl shell c2s close ${address}`, answer: await closeSessionsWithProsodyctl(org, method, address) }];
+    case 'ejabberdctl': {
+      const resources = await resourcesWithEjabberdctl(org, method, address);
+      const answers: OperatorAnswer[] = [{ command: `ejabberdctl user_resources ${address}`, answer: resources.join(', ') || '(none)' }];
+      for (const resource of resources) {
+        answers.push({ command: `ejabberdctl kick_session ${address} ${resource}`, answer: await kickSessionWithEjabberdctl(org, method, address, resource) });
+      }
+      return answers;
+    }
+    case 'pre-created':
+      return undefined;
+  }
+}
