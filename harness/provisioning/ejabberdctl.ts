@@ -52,7 +52,7 @@ export async function deleteWithEjabberdctl(org: OrganisationDescription, method
 export async function kickSessionWithEjabberdctl(org: OrganisationDescription, method: Method, address: string, resource: string): Promise<string> {
   const at = address.lastIndexOf('@');
   const [user, host] = at > 0 ? [address.slice(0, at), address.slice(at + 1)] : [address, org.domain];
-  return (await ejabberdctl(org, method, ['kick_session', user, host, resource, 'ended by the operator (fedconf SEC-SESSION)'])).trim();
+  return (await ejabberdctl(org, method, ['kick_session', user, host, resource, 'ended by the operator (fedconf)'])).trim();
 }
 
 /** The operator's list of sessions on virtual host `host` (`ejabberdctl connected_users_vhost HOST`): full JIDs. */
