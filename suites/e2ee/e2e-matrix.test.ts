@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { request } from 'undici';
+import type { EncryptedMatrixClient } from '../../harness/drivers/matrix-crypto.ts';
+import type { Session } from '../../harness/scenario/scenario.ts';
+import { scenario } from '../../harness/scenario/scenario.ts';
+import { ConformanceFailure } from '../../harness/verdict/failure.ts';
+
+/**
+ * End-to-end encryption across two organisations, with real Olm/Megolm clients (matrix-js-sdk Rust crypto).
+ * Each client's crypto set-up cost (login, initRustCrypto, first sync with the device-key upload) is noted in
+ * the evidence; only these scenarios pay it.
+ */
+
+const megolmClause = 'Matrix Client-Server API §End-to-End Encryption ("Messaging Algorithms": m.megolm.v1.aes-sha2; '
+  + '"Tracking the device list for a user": /keys/query; "Claiming one-time keys": /keys/claim) and Server-Server API '
+  + '§End-to-End Encryption (federated /user/keys/query and /user/keys/claim)';
+
+function noteSetup(s: Session, clients: EncryptedMatrixClient[]): void {
+  for (const c of clients) {
+    s.note(`crypto set-up ${c.account.address} device ${c.deviceId}: login ${c.setup.loginMs} ms, initRustCrypto ${c.setup.initCryptoMs} ms, first sync (device keys uploaded) ${c.setup.firstSyncMs} ms`);
+  }
+}
+
+/** A sentence unique to this run, so a search of what the servers hold cannot hit an older run's message. */
+const secret = (who: string) => `${who} says the secret is ${randomBytes(6).toString('hex')}`;
+
+/** Every client in `readers` decrypts the message `eventId` to `body`. */
+async function allDecrypt(s: Session, readers: EncryptedMatrixClient[], eventId: string, body: string): Promise<void> {
+  for (const reader of readers) {
+    const message = await reader.decrypts(eventId, body);
+    s.note(`${reader.account.address} decrypted ${eventId} (${message.wireType}, ciphertext ${message.ciphertext?.length ?? 0} chars)`);
+  }
+}
+
+scenario('E2E-DM: alice (org-a) and bob (org-b) in an encrypted DM each decrypt the other', { requirements: ['E2E-DM'], clause: { matrix: megolmClause } }, async (s) => {
+  const alice = await s.encryptedUser('org-a', 'alice');
+  const bob = await s.encryptedUser('org-b', 'bob');
+  noteSetup(s, [alice, bob]);
+  const room = await alice.createEncryptedRoom([bob.userId], { direct: true });
+  await bob.acceptInvite(room);
+  await alice.untilJoined(room, [bob.userId]);
+  if (!bob.isEncrypted(room)) throw new ConformanceFailure(`${bob.account.address}'s server shows ${room} without m.room.encryption`);
+
+  const fromAlice = secret('alice');
+  const aliceEvent = await alice.send(room, fromAlice);
+  await allDecrypt(s, [bob], aliceEvent, fromAlice);
+  const fromBob = secret('bob');
+  const bobEvent = await bob.send(room, fromBob);
+  await allDecrypt(s, [alice], bobEvent, fromBob);
+});
+
+scenario('E2E-ROOM: an encrypted room with alice and carol (org-a) and bob (org-b); every member decrypts every message', { requirements: ['E2E-ROOM'], clause: { matrix: megolmClause } }, async (s) => {
+  const alice = await s.encryptedUser('org-a', 'alice');
+  const carol = await s.encryptedUser('org-a', 'carol');
+  const bob = await s.encryptedUser('org-b', 'bob');
+  const members = [alice, carol, bob];
+  noteSetup(s, members);
+  const room = await alice.createEncryptedRoom([carol.userId, bob.userId], { name: 'e2ee room' });
+  await Promise.all([carol.acceptInvite(room), bob.acceptInvite(room)]);
+  for (const m of members) await m.untilJoined(room, members.map((x) => x.userId));
+
+  for (const sender of members) {
+    const body = secret(sender.account.localpart);
+    const eventId = await sender.send(room, body);
+    await allDecrypt(s, members.filter((m) => m !== sender), eventId, body);
+  }
+});
+
+/** The room's recent events exactly as `reader`'s server serves them (GET /rooms/{id}/messages), as raw JSON text. */
+async function whatServerHolds(reader: EncryptedMatrixClient, room: string): Promise<string> {
+  const { baseUrl, accessToken } = reader.access();
+  const url = `${baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=50`;
+  const response = await request(url, { headers: { authorization: `Bearer ${accessToken}` } });
+  const text = await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`GET /messages on ${baseUrl} answered ${response.statusCode}`);
+  return text;
+}
+
+scenario('E2E-BLIND: neither server serves the plaintext of an encrypted DM, only its ciphertext', { requirements: ['E2E-BLIND'], clause: { matrix: `${megolmClause}; m.room.encrypted carries only algorithm, sender_key, device_id, session_id and ciphertext` } }, async (s) => {
+  const alice = await s.encryptedUser('org-a', 'alice');
+  const bob = await s.encryptedUser('org-b', 'bob');
+  noteSetup(s, [alice, bob]);
+  const room = await alice.createEncryptedRoom([bob.userId], { direct: true });
+  await bob.acceptInvite(room);
+  await alice.untilJoined(room, [bob.userId]);
+  const body = secret('alice');
+  const eventId = await alice.send(room, body);
+  const received = await bob.received(eventId);
+  if (!received.ciphertext) throw new ConformanceFailure(`${eventId} reached ${bob.account.address} as ${received.wireType} with no ciphertext: the message travelled in the clear`);
+  const plaintextWord = body.split(' ').at(-1)!;
+  for (const [holder, reader] of [['org-a', alice], ['org-b', bob]] as const) {
+    const held = await whatServerHolds(reader, room);
+    const hasCiphertext = held.includes(received.ciphertext);
+    const hasPlaintext = held.includes(plaintextWord);
+    s.note(`${holder} (${reader.account.org.domain}) /messages for ${room}: ciphertext of ${eventId} present: ${hasCiphertext}; plaintext present: ${hasPlaintext}`);
+    if (hasPlaintext) throw new ConformanceFailure(`${holder}'s server holds the plaintext of ${eventId}`);
+    if (!hasCiphertext) throw new Error(`${holder}'s server does not serve ${eventId}'s ciphertext either: the probe cannot decide`);
+  }
+});
+
