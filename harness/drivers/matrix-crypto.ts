@@ -192,11 +192,12 @@ export class EncryptedMatrixClient {
 
   /** Wait until this client's view of the room has `members` joined. */
   async untilJoined(roomId: string, members: string[]): Promise<void> {
-    await this.until(() => {
-      const room = this.client.getRoom(roomId);
-      const joined = new Set(room?.getJoinedMembers().map((m: RoomMember) => m.userId) ?? []);
-      return members.every((m) => joined.has(m)) ? true : undefined;
-    }, `${members.join(', ')} joined in ${roomId}`);
+    const joined = (): string[] => this.client.getRoom(roomId)?.getJoinedMembers().map((m: RoomMember) => m.userId) ?? [];
+    await this.until(() => (members.every((m) => joined().includes(m)) ? true : undefined), `${members.join(', ')} joined in ${roomId}`, 30_000)
+      .catch(async (error: Error) => {
+        const server = await this.client.getJoinedRoomMembers(roomId).then((r) => Object.keys(r.joined).join(', '), (e: Error) => e.message);
+        throw new ConformanceFailure(`${error.message} (joined as this client's sync shows: ${joined().join(', ') || 'none'}; as GET /joined_members shows: ${server})`);
+      });
   }
 
   /** Whether this client's room state says the room is encrypted. */
