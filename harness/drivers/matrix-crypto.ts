@@ -10,6 +10,7 @@ import {
   EventType,
   MatrixEventEvent,
   MatrixScheduler,
+  Method,
   MsgType,
   RoomEvent,
   RoomMemberEvent,
@@ -205,9 +206,21 @@ export class EncryptedMatrixClient {
     return this.client.getRoom(roomId)?.hasEncryptionStateEvent() ?? false;
   }
 
-  /** Send a text message; the SDK encrypts it (querying and claiming the members' device keys) when the room is encrypted. */
+  /**
+   * Send a text message; the SDK encrypts it (querying and claiming the members' device keys) when the room is
+   * encrypted. Under the lab's client fault 'e2ee-plaintext' (the E2E-BLIND negative control) it is PUT as a plain
+   * m.room.message instead, around the SDK's encryption.
+   */
   async send(roomId: string, body: string): Promise<string> {
-    const { event_id: eventId } = await this.client.sendMessage(roomId, { msgtype: MsgType.Text, body });
+    const content = { msgtype: MsgType.Text, body };
+    if (this.account.org.clientFault === 'e2ee-plaintext') {
+      const txnId = `fedconf-plain-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
+      const { event_id: eventId } = await this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, content);
+      this.lines.push(`SENT ${eventId} IN PLAINTEXT (client fault e2ee-plaintext): ${JSON.stringify(body)}`);
+      return eventId;
+    }
+    const { event_id: eventId } = await this.client.sendTextMessage(roomId, body);
     this.lines.push(`SENT ${eventId}: ${JSON.stringify(body)}`);
     return eventId;
   }
