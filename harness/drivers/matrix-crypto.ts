@@ -8,6 +8,7 @@ import {
   ClientEvent,
   createClient,
   EventType,
+  MatrixEvent,
   MatrixEventEvent,
   MatrixScheduler,
   Method,
@@ -16,7 +17,6 @@ import {
   RoomMemberEvent,
   SyncState,
   type MatrixClient,
-  type MatrixEvent,
   type RoomMember,
 } from 'matrix-js-sdk';
 import { ConformanceFailure } from '../verdict/failure.ts';
@@ -36,6 +36,8 @@ export interface EncryptedMessage {
   wireType: string;
   /** The Megolm ciphertext as the wire content carried it (absent for a plaintext event). */
   ciphertext?: string;
+  /** The Megolm session the message was encrypted in (rotated when a member leaves). */
+  sessionId?: string;
   /** The decrypted body; undefined when decryption failed (see failure). */
   body?: string;
   failure?: string;
@@ -130,6 +132,7 @@ export class EncryptedMatrixClient {
     const message: EncryptedMessage = {
       room, sender, eventId, wireType,
       ...(typeof wire.ciphertext === 'string' ? { ciphertext: wire.ciphertext } : {}),
+      ...(typeof wire.session_id === 'string' ? { sessionId: wire.session_id } : {}),
       ...(body !== undefined ? { body } : {}), ...(failure ? { failure } : {}),
     };
     const index = this.messages.findIndex((m) => m.eventId === eventId);
@@ -199,6 +202,33 @@ export class EncryptedMatrixClient {
         const server = await this.client.getJoinedRoomMembers(roomId).then((r) => Object.keys(r.joined).join(', '), (e: Error) => e.message);
         throw new ConformanceFailure(`${error.message} (joined as this client's sync shows: ${joined().join(', ') || 'none'}; as GET /joined_members shows: ${server})`);
       });
+  }
+
+  /** Wait until this client's view of the room no longer has `member` joined. */
+  async untilLeft(roomId: string, member: string): Promise<void> {
+    await this.until(() => (this.client.getRoom(roomId)?.getMember(member)?.membership === 'leave' ? true : undefined), `${member} left ${roomId}`, 30_000);
+  }
+
+  async leave(roomId: string): Promise<void> {
+    await this.client.leave(roomId);
+    this.lines.push(`left ${roomId}`);
+  }
+
+  /** The event as this user's server serves it (GET /rooms/{id}/event/{eventId}), raw. */
+  async rawEvent(roomId: string, eventId: string): Promise<Record<string, unknown>> {
+    return this.client.http.authedRequest<Record<string, unknown>>(Method.Get, `/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(eventId)}`);
+  }
+
+  /** Try to decrypt an event this client was not given (e.g. one sent after it left) with the keys it holds. */
+  async tryDecrypt(raw: Record<string, unknown>): Promise<{ body?: string; failure?: string }> {
+    const event = new MatrixEvent(raw);
+    await this.client.decryptEventIfNeeded(event);
+    const clear = event.getClearContent();
+    const result = event.isDecryptionFailure() || !clear || typeof clear.body !== 'string'
+      ? { failure: String(event.decryptionFailureReason ?? 'no clear content') }
+      : { body: clear.body };
+    this.lines.push(`tried to decrypt ${String(raw.event_id)} (not delivered to this client): ${result.body !== undefined ? `DECRYPTED ${JSON.stringify(result.body)}` : `undecryptable (${result.failure})`}`);
+    return result;
   }
 
   /** Whether this client's room state says the room is encrypted. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import type { EncryptedMatrixClient } from '../../harness/drivers/matrix-crypto.ts';
+import { clientApiAccess } from '../../harness/drivers/matrix.ts';
 import type { Session } from '../../harness/scenario/scenario.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure } from '../../harness/verdict/failure.ts';
@@ -102,3 +103,58 @@ scenario('E2E-BLIND: neither server serves the plaintext of an encrypted DM, onl
   }
 });
 
+
+/** GET a room's m.room.encryption state as the server holds it; undefined when the room has none (404). */
+async function encryptionState(baseUrl: string, accessToken: string, room: string): Promise<unknown> {
+  const response = await request(`${baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.encryption/`, { headers: { authorization: `Bearer ${accessToken}` } });
+  const text = await response.body.text();
+  if (response.statusCode === 404) return undefined;
+  if (response.statusCode !== 200) throw new Error(`GET state m.room.encryption answered ${response.statusCode}: ${text.slice(0, 200)}`);
+  return JSON.parse(text) as unknown;
+}
+
+scenario('E2E-DEFAULT: a new private room and a new DM are encrypted without the client asking', { requirements: ['E2E-DEFAULT'], clause: { matrix: 'Matrix Client-Server API §Creation ("POST /createRoom": the server applies the preset\'s state; Synapse encryption_enabled_by_default_for_room_type) and §End-to-End Encryption "m.room.encryption"' } }, async (s) => {
+  // No crypto is needed to read the server's policy: an ordinary client creates the rooms, asking for no encryption.
+  const alice = await s.user('org-a', 'alice');
+  const bob = await s.user('org-b', 'bob');
+  const { baseUrl, accessToken } = clientApiAccess(alice);
+  const unencrypted: string[] = [];
+  for (const [kind, body] of [
+    ['private room', { preset: 'private_chat', name: 'default policy' }],
+    ['DM', { preset: 'trusted_private_chat', is_direct: true, invite: [bob.account.address] }],
+  ] as const) {
+    const response = await request(`${baseUrl}/_matrix/client/v3/createRoom`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const created = await response.body.json() as { room_id?: string; error?: string };
+    if (response.statusCode !== 200 || !created.room_id) throw new Error(`createRoom (${kind}) answered ${response.statusCode}: ${created.error ?? ''}`);
+    const state = await encryptionState(baseUrl, accessToken, created.room_id);
+    s.note(`${kind} ${created.room_id} created with ${JSON.stringify(body)}: m.room.encryption ${state ? JSON.stringify(state) : 'absent'}`);
+    if (!state) unencrypted.push(kind);
+  }
+  if (unencrypted.length > 0) throw new ConformanceFailure(`${s.lab.organisations['org-a'].domain} creates a new ${unencrypted.join(' and a new ')} unencrypted unless the client asks for encryption`);
+});
+
+scenario('E2E-LEAVER: after bob (org-b) leaves an encrypted room, what alice sends next is undecryptable for him', { requirements: ['E2E-LEAVER'], clause: { matrix: 'Matrix Client-Server API §End-to-End Encryption "m.megolm.v1.aes-sha2" (a sender must not share a session with devices no longer in the room: the outbound session is rotated when a member leaves)' } }, async (s) => {
+  const alice = await s.encryptedUser('org-a', 'alice');
+  const carol = await s.encryptedUser('org-a', 'carol');
+  const bob = await s.encryptedUser('org-b', 'bob');
+  noteSetup(s, [alice, carol, bob]);
+  const room = await alice.createEncryptedRoom([carol.userId, bob.userId], { name: 'e2ee leaver' });
+  await carol.acceptInvite(room);
+  await bob.acceptInvite(room);
+  await alice.untilJoined(room, [alice.userId, carol.userId, bob.userId]);
+
+  const before = secret('alice, before');
+  const beforeId = await alice.send(room, before);
+  const seenBefore = await bob.decrypts(beforeId, before); // positive control: bob did hold the room's key
+  await carol.decrypts(beforeId, before);
+
+  await bob.leave(room);
+  await alice.untilLeft(room, bob.userId);
+  const after = secret('alice, after');
+  const afterId = await alice.send(room, after);
+  const seenAfter = await carol.decrypts(afterId, after); // positive control: the message itself is readable
+  s.note(`Megolm session before bob left: ${seenBefore.sessionId ?? '?'}; after: ${seenAfter.sessionId ?? '?'} (${seenBefore.sessionId === seenAfter.sessionId ? 'NOT rotated' : 'rotated'})`);
+  const attempt = await bob.tryDecrypt(await carol.rawEvent(room, afterId));
+  if (attempt.body !== undefined) throw new ConformanceFailure(`${bob.account.address} decrypted ${afterId}, sent after he left: ${JSON.stringify(attempt.body)}`);
+  s.note(`${bob.account.address} cannot decrypt ${afterId}: ${attempt.failure ?? ''}`);
+});
