@@ -64,6 +64,14 @@ export class Session {
     return client;
   }
 
+  /** Another crypto-capable device (a new login) for an existing account, e.g. an encryptedUser's second device. */
+  async encryptedLogin(account: Account): Promise<EncryptedMatrixClient> {
+    const { connectEncrypted } = await import('../drivers/matrix-crypto.ts');
+    const client = await this.timed(() => connectEncrypted(account));
+    this.clients.push(client);
+    return client;
+  }
+
   /**
    * A guest of `org` (no account there), logged in. Throws GuestRefused when the server turns guests away; the
    * scenario decides whether that is the expected answer.

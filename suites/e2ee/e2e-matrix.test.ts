@@ -158,3 +158,33 @@ scenario('E2E-LEAVER: after bob (org-b) leaves an encrypted room, what alice sen
   if (attempt.body !== undefined) throw new ConformanceFailure(`${bob.account.address} decrypted ${afterId}, sent after he left: ${JSON.stringify(attempt.body)}`);
   s.note(`${bob.account.address} cannot decrypt ${afterId}: ${attempt.failure ?? ''}`);
 });
+
+scenario('E2E-DEVICES: bob (org-b) logs in a second device; alice (org-a) discovers it and the new device decrypts her next message', { requirements: ['E2E-DEVICES'], clause: { matrix: 'Matrix Server-Server API §Device Management ("m.device_list_update" EDU) and Client-Server API §End-to-End Encryption "Tracking the device list for a user" (device_lists.changed in /sync, then /keys/query)' } }, async (s) => {
+  const alice = await s.encryptedUser('org-a', 'alice');
+  const bob = await s.encryptedUser('org-b', 'bob');
+  noteSetup(s, [alice, bob]);
+  const room = await alice.createEncryptedRoom([bob.userId], { direct: true });
+  await bob.acceptInvite(room);
+  await alice.untilJoined(room, [bob.userId]);
+  const first = secret('alice, to one device');
+  await bob.decrypts(await alice.send(room, first), first); // alice now tracks bob's first device
+
+  const bobSecond = await s.encryptedLogin(bob.account);
+  noteSetup(s, [bobSecond]);
+  const next = secret('alice, to both devices');
+  const nextId = await alice.send(room, next);
+  await bob.decrypts(nextId, next);
+  // The first send after the login may not know the device yet (the device-list EDU is in flight): bounded retry.
+  const deadline = Date.now() + 20_000;
+  let body = next;
+  let eventId = nextId;
+  for (;;) {
+    const seen = await bobSecond.received(eventId).catch(() => undefined);
+    if (seen?.body === body) { s.note(`${bob.account.address}'s new device ${bobSecond.deviceId} decrypted ${eventId}`); return; }
+    if (Date.now() > deadline) throw new ConformanceFailure(`${bob.account.address}'s new device ${bobSecond.deviceId} never received a key from ${alice.account.address} (last ${eventId}: ${seen?.failure ?? 'not received'}): the device was not discovered across federation`);
+    s.note(`new device could not decrypt ${eventId} yet (${seen?.failure ?? 'not received'}); alice sends again`);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    body = secret('alice, again');
+    eventId = await alice.send(room, body);
+  }
+});

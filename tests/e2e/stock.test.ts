@@ -46,7 +46,7 @@ const guestFindings: Record<Product, Record<string, Answer>> = {
  * encryption_enabled_by_default_for_room_type is off; Dendrite has no such option): E2E-DEFAULT No.
  */
 const matrixProducts = ['synapse', 'dendrite'] as const;
-const e2eeStock: Record<string, Answer> = { 'E2E-DEVICES': 'Not tested', 'E2E-VERIFY': 'Not tested', 'E2E-BACKUP': 'Not tested', 'E2E-DEFAULT': 'No' };
+const e2eeStock: Record<string, Answer> = { 'E2E-VERIFY': 'Not tested', 'E2E-BACKUP': 'Not tested', 'E2E-DEFAULT': 'No' };
 const e2eeFindings: Record<(typeof matrixProducts)[number], Record<string, Answer>> = { synapse: e2eeStock, dendrite: e2eeStock };
 
 afterEach(() => {
