@@ -4,7 +4,7 @@ import type { EncryptedMatrixClient } from '../../harness/drivers/matrix-crypto.
 import { clientApiAccess } from '../../harness/drivers/matrix.ts';
 import type { Session } from '../../harness/scenario/scenario.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
-import { ConformanceFailure } from '../../harness/verdict/failure.ts';
+import { ConformanceFailure, NotTestable } from '../../harness/verdict/failure.ts';
 
 /**
  * End-to-end encryption across two organisations, with real Olm/Megolm clients (matrix-js-sdk Rust crypto).
@@ -115,6 +115,7 @@ async function encryptionState(baseUrl: string, accessToken: string, room: strin
 
 scenario('E2E-DEFAULT: a new private room and a new DM are encrypted without the client asking', { requirements: ['E2E-DEFAULT'], clause: { matrix: 'Matrix Client-Server API §Creation ("POST /createRoom": the server applies the preset\'s state; Synapse encryption_enabled_by_default_for_room_type) and §End-to-End Encryption "m.room.encryption"' } }, async (s) => {
   // No crypto is needed to read the server's policy: an ordinary client creates the rooms, asking for no encryption.
+  if (s.protocol !== 'matrix') throw new NotTestable('E2E-DEFAULT is a Matrix server policy (XMPP has no server-side encryption default)');
   const alice = await s.user('org-a', 'alice');
   const bob = await s.user('org-b', 'bob');
   const { baseUrl, accessToken } = clientApiAccess(alice);
