@@ -693,7 +693,7 @@ function errorText(error: unknown): string {
  * else keeps the process running. The SDK creates it synchronously when a request starts, so setTimeout
  * is swapped for exactly that synchronous stretch of requestOtherUrl and restored before it returns.
  */
-function unrefRequestTimeouts(client: MatrixClient): void {
+export function unrefRequestTimeouts(client: MatrixClient): void {
   type Request = (this: unknown, ...args: unknown[]) => Promise<unknown>;
   const http = client.http as unknown as { requestOtherUrl: Request };
   const original = http.requestOtherUrl;
@@ -721,7 +721,7 @@ function isBenign(msg: unknown[]): boolean {
 }
 
 /** A Logger that passes on errors only, one line each (failed requests also reach the scenario as exceptions). */
-const quietLogger: Logger = {
+export const quietLogger: Logger = {
   trace: () => undefined,
   debug: () => undefined,
   info: () => undefined,

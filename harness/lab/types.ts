@@ -46,6 +46,11 @@ export interface OrganisationDescription {
   /** XMPP: the MUC service domain (conference.org-a.test). */
   mucDomain?: string;
   provisioning: Provisioning;
+  /**
+   * A fault the harness's own client on this organisation is told to have (a client-side negative control, lab
+   * setting e2eeClientPlaintext): 'e2ee-plaintext' sends plaintext into encrypted rooms. Absent for every real run.
+   */
+  clientFault?: 'e2ee-plaintext';
   /** XMPP: the host that admits guests by SASL ANONYMOUS (guest.org-a.test); absent: the organisation offers none. */
   guestDomain?: string;
 }

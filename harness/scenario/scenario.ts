@@ -5,6 +5,7 @@ import * as allure from 'allure-js-commons';
 import { inject, it } from 'vitest';
 import { driverFor } from '../drivers/index.ts';
 import type { Account, ChatClient, ProtocolDriver } from '../drivers/driver.ts';
+import type { EncryptedMatrixClient } from '../drivers/matrix-crypto.ts';
 import type { LabSettings } from '../lab/native/adapter.ts';
 import { NotTestable, ProductLacks } from '../verdict/failure.ts';
 import { request } from 'undici';
@@ -27,7 +28,7 @@ export interface ScenarioSpec {
 
 /** The people and servers one scenario works with. Clients are closed when the scenario ends. */
 export class Session {
-  private readonly clients: ChatClient[] = [];
+  private readonly clients: Array<Pick<ChatClient, 'account' | 'transcript' | 'close'>> = [];
   /** Lines a scenario records itself (probe results), written to the evidence before the clients' transcripts. */
   private readonly notes: string[] = [];
   readonly driver: ProtocolDriver;
@@ -46,6 +47,27 @@ export class Session {
   async user(org: OrgName, name: string): Promise<ChatClient> {
     const account = await this.timed(() => provisionAccount(this.lab.organisations[org], `${name}-${randomBytes(3).toString('hex')}`));
     const client = this.timing(await this.timed(() => this.driver.connect(account)));
+    this.clients.push(client);
+    return client;
+  }
+
+  /**
+   * A fresh user on `org` with a crypto-capable Matrix client (Olm/Megolm), for the e2ee suite only: the crypto
+   * module (Rust WASM) is loaded here, on demand, so no other scenario pays for it. XMPP labs: NOT-RUN for now.
+   */
+  async encryptedUser(org: OrgName, name: string): Promise<EncryptedMatrixClient> {
+    if (this.protocol !== 'matrix') throw new NotTestable(`no end-to-end encrypting ${this.protocol} client in the harness yet`);
+    const { connectEncrypted } = await import('../drivers/matrix-crypto.ts');
+    const account = await this.timed(() => provisionAccount(this.lab.organisations[org], `${name}-${randomBytes(3).toString('hex')}`));
+    const client = await this.timed(() => connectEncrypted(account));
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Another crypto-capable device (a new login) for an existing account, e.g. an encryptedUser's second device. */
+  async encryptedLogin(account: Account): Promise<EncryptedMatrixClient> {
+    const { connectEncrypted } = await import('../drivers/matrix-crypto.ts');
+    const client = await this.timed(() => connectEncrypted(account));
     this.clients.push(client);
     return client;
   }

@@ -41,6 +41,8 @@ const controls: Control[] = [
   { variant: 'prosody-guests-off', breaks: ['GST-JOIN'], profile: 'guest-access', tests: 'GST-JOIN:' },
   { variant: 'synapse-guests-always-on', breaks: ['GST-DISABLE'], profile: 'guest-access', tests: 'GST-DISABLE:' },
   { variant: 'prosody-guests-always-on', breaks: ['GST-DISABLE'], profile: 'guest-access', tests: 'GST-DISABLE:' },
+  // The harness's own encrypting client on org-a is told to send plaintext into the encrypted room: E2E-BLIND must see it.
+  { variant: 'synapse-e2ee-client-plaintext', breaks: ['E2E-BLIND'], profile: 'e2ee', tests: 'E2E-BLIND:' },
 ];
 
 afterEach(() => {

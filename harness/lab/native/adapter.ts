@@ -71,6 +71,12 @@ export interface LabSettings {
    * "allow-list not configured" (the operator asked for one, the server federates with everyone).
    */
   federationAllowListApplied?: boolean;
+  /**
+   * Not a server setting: true tells the harness's own encrypting client on this organisation to send plaintext into
+   * rooms marked encrypted (OrganisationDescription.clientFault) — the E2E-BLIND negative control "a client that
+   * silently sends plaintext". The server runs as stock.
+   */
+  e2eeClientPlaintext?: boolean;
 }
 
 /** The allow-list an adapter must configure, or undefined for none (also when the negative control drops it). */
@@ -114,7 +120,7 @@ type BooleanSetting = { [K in keyof LabSettings]-?: NonNullable<LabSettings[K]> 
 const booleanSettings = Object.keys({
   federation: true, s2sRequireEncryption: true, serverKeysExpired: true, wellKnownWrongPort: true, clientPlaintext: true,
   stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
-  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true,
+  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true,
 } satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */

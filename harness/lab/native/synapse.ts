@@ -28,7 +28,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -160,6 +160,7 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
           ...(plan.settings.clientPlaintext === true ? {} : { clientTlsEndpoint: `${plan.domain}:${FEDERATION_PORT}` }),
           federationEndpoint: `${plan.domain}:${FEDERATION_PORT}`,
           provisioning: { method: 'synapse-shared-secret', adminUrl: clientUrl, secret: { file: files.secret } },
+          ...(plan.settings.e2eeClientPlaintext === true ? { clientFault: 'e2ee-plaintext' as const } : {}),
         };
         const running: RunningOrganisation = { description, processes: [proc] };
         return running;

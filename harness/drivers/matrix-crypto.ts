@@ -1,0 +1,302 @@
+/**
+ * A crypto-capable Matrix client (Olm/Megolm through matrix-js-sdk's Rust crypto, WASM), for the e2ee suite only.
+ * It is a separate module from matrix.ts so that no other scenario loads the WASM or pays the key set-up: only
+ * scenarios that call connectEncrypted() do. Crypto state is in memory (lab-notes: `useIndexedDB: false`,
+ * otherwise the WASM panics and kills the process).
+ */
+import {
+  ClientEvent,
+  createClient,
+  EventType,
+  MatrixEvent,
+  MatrixEventEvent,
+  MatrixScheduler,
+  Method,
+  MsgType,
+  RoomEvent,
+  RoomMemberEvent,
+  SyncState,
+  type MatrixClient,
+  type RoomMember,
+} from 'matrix-js-sdk';
+import { ConformanceFailure } from '../verdict/failure.ts';
+import { defaultWaitMs, type Account } from './driver.ts';
+import { quietLogger, unrefRequestTimeouts } from './matrix.ts';
+
+const connectTimeoutMs = 30_000;
+/** Client-Server API "End-to-end encryption": the Megolm algorithm named in m.room.encryption. */
+export const megolmAlgorithm = 'm.megolm.v1.aes-sha2';
+
+/** A message as an encrypting client saw it: the decrypted body (or why it could not be) and what travelled. */
+export interface EncryptedMessage {
+  room: string;
+  sender: string;
+  eventId: string;
+  /** The wire event type (m.room.encrypted for an encrypted message). */
+  wireType: string;
+  /** The Megolm ciphertext as the wire content carried it (absent for a plaintext event). */
+  ciphertext?: string;
+  /** The Megolm session the message was encrypted in (rotated when a member leaves). */
+  sessionId?: string;
+  /** The decrypted body; undefined when decryption failed (see failure). */
+  body?: string;
+  failure?: string;
+}
+
+/** Measured cost of making one client crypto-capable (initRustCrypto + device key upload on first sync). */
+export interface CryptoSetupCost {
+  loginMs: number;
+  initCryptoMs: number;
+  firstSyncMs: number;
+}
+
+export class EncryptedMatrixClient {
+  private readonly messages: EncryptedMessage[] = [];
+  private readonly lines: string[] = [];
+  private readonly listeners = new Set<() => void>();
+  private closed = false;
+
+  private constructor(readonly account: Account, private readonly client: MatrixClient, readonly setup: CryptoSetupCost) {}
+
+  get userId(): string {
+    return this.client.getSafeUserId();
+  }
+
+  get deviceId(): string {
+    return this.client.getDeviceId() ?? '?';
+  }
+
+  /** Log in with a new device, set up Rust crypto in memory, and wait for the first sync (which uploads device keys). */
+  static async connect(account: Account): Promise<EncryptedMatrixClient> {
+    const baseUrl = account.org.clientUrl;
+    const t0 = performance.now();
+    const login = await createClient({ baseUrl, logger: quietLogger }).loginRequest({
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user: account.localpart },
+      password: account.password,
+      initial_device_display_name: 'fedconf e2ee',
+    });
+    const t1 = performance.now();
+    const client = createClient({
+      baseUrl, userId: login.user_id, accessToken: login.access_token, deviceId: login.device_id,
+      logger: quietLogger, scheduler: new MatrixScheduler(() => -1),
+    });
+    unrefRequestTimeouts(client);
+    await client.initRustCrypto({ useIndexedDB: false });
+    const t2 = performance.now();
+    const chat = new EncryptedMatrixClient(account, client, { loginMs: 0, initCryptoMs: 0, firstSyncMs: 0 });
+    chat.listen();
+    await chat.untilPrepared();
+    const t3 = performance.now();
+    Object.assign(chat.setup, { loginMs: Math.round(t1 - t0), initCryptoMs: Math.round(t2 - t1), firstSyncMs: Math.round(t3 - t2) });
+    chat.lines.push(`device ${login.device_id}: login ${chat.setup.loginMs} ms, initRustCrypto ${chat.setup.initCryptoMs} ms, first sync ${chat.setup.firstSyncMs} ms`);
+    return chat;
+  }
+
+  private untilPrepared(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.account.address}: first sync not done within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      this.client.on(ClientEvent.Sync, (state: SyncState) => {
+        if (state === SyncState.Prepared || state === SyncState.Syncing) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void this.client.startClient({ initialSyncLimit: 20 });
+    });
+  }
+
+  private listen(): void {
+    this.client.on(RoomEvent.Timeline, (event: MatrixEvent, _room, toStart: boolean | undefined) => {
+      if (toStart) return;
+      if (event.isEncrypted() && event.isBeingDecrypted()) return; // MatrixEventEvent.Decrypted follows
+      this.onMessage(event);
+    });
+    this.client.on(MatrixEventEvent.Decrypted, (event: MatrixEvent) => this.onMessage(event));
+    this.client.on(RoomMemberEvent.Membership, () => this.notify());
+  }
+
+  private onMessage(event: MatrixEvent): void {
+    const wireType = event.getWireType();
+    const eventId = event.getId();
+    const sender = event.getSender();
+    const room = event.getRoomId();
+    if (!eventId || eventId.startsWith('~') || !sender || !room) return;
+    if (wireType !== EventType.RoomMessageEncrypted && wireType !== EventType.RoomMessage) return;
+    if (this.messages.some((m) => m.eventId === eventId && m.body !== undefined)) return;
+    const wire = event.getWireContent();
+    const clear = event.isEncrypted() ? event.getClearContent() : event.getContent();
+    const failure = event.isDecryptionFailure() ? String(event.decryptionFailureReason ?? 'decryption failed') : undefined;
+    const body = !failure && clear && typeof clear.body === 'string' ? clear.body : undefined;
+    if (event.isEncrypted() && !failure && body === undefined) return; // not decrypted yet
+    const message: EncryptedMessage = {
+      room, sender, eventId, wireType,
+      ...(typeof wire.ciphertext === 'string' ? { ciphertext: wire.ciphertext } : {}),
+      ...(typeof wire.session_id === 'string' ? { sessionId: wire.session_id } : {}),
+      ...(body !== undefined ? { body } : {}), ...(failure ? { failure } : {}),
+    };
+    const index = this.messages.findIndex((m) => m.eventId === eventId);
+    if (index >= 0) this.messages[index] = message; else this.messages.push(message);
+    if (sender !== this.userId) {
+      this.lines.push(`RECV ${eventId} from ${sender} (${wireType}${message.ciphertext ? `, ciphertext ${message.ciphertext.slice(0, 24)}…` : ''}): ${body !== undefined ? JSON.stringify(body) : `UNDECRYPTABLE ${failure ?? ''}`}`);
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Resolve when check() gives a value; on timeout throw ConformanceFailure with the description. */
+  private until<T>(check: () => T | undefined, description: string, timeoutMs = defaultWaitMs): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const listener = () => {
+        const value = check();
+        if (value === undefined) return;
+        clearTimeout(timer);
+        clearInterval(poll);
+        this.listeners.delete(listener);
+        resolve(value);
+      };
+      // Room state the SDK updates without an event this client listens to (own membership) is polled too.
+      const poll = setInterval(listener, 250);
+      const timer = setTimeout(() => {
+        clearInterval(poll);
+        this.listeners.delete(listener);
+        reject(new ConformanceFailure(`${this.account.address}: ${description} not seen within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.listeners.add(listener);
+      listener();
+    });
+  }
+
+  /**
+   * Create a private room encrypted from its first event (m.room.encryption in initial_state) and invite
+   * `invitees`; `direct` marks it a DM (is_direct).
+   */
+  async createEncryptedRoom(invitees: string[], options: { direct?: boolean; name?: string } = {}): Promise<string> {
+    const { room_id: roomId } = await this.client.createRoom({
+      ...(options.name ? { name: options.name } : {}),
+      invite: invitees,
+      is_direct: options.direct ?? false,
+      preset: 'private_chat' as never,
+      initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: megolmAlgorithm } }],
+    });
+    this.lines.push(`created encrypted room ${roomId} (${megolmAlgorithm}), invited ${invitees.join(', ')}`);
+    return roomId;
+  }
+
+  /** Wait for the invite into `roomId` (federated invites take a moment) and join. */
+  async acceptInvite(roomId: string): Promise<void> {
+    await this.until(() => (this.client.getRoom(roomId)?.getMyMembership() === 'invite' ? true : undefined), `an invite into ${roomId}`);
+    await this.client.joinRoom(roomId);
+    await this.until(() => (this.client.getRoom(roomId)?.getMyMembership() === 'join' ? true : undefined), `own join of ${roomId}`);
+    this.lines.push(`joined ${roomId}`);
+  }
+
+  /** Wait until this client's view of the room has `members` joined. */
+  async untilJoined(roomId: string, members: string[]): Promise<void> {
+    const joined = (): string[] => this.client.getRoom(roomId)?.getJoinedMembers().map((m: RoomMember) => m.userId) ?? [];
+    await this.until(() => (members.every((m) => joined().includes(m)) ? true : undefined), `${members.join(', ')} joined in ${roomId}`, 30_000)
+      .catch(async (error: Error) => {
+        const server = await this.client.getJoinedRoomMembers(roomId).then((r) => Object.keys(r.joined).join(', '), (e: Error) => e.message);
+        throw new ConformanceFailure(`${error.message} (joined as this client's sync shows: ${joined().join(', ') || 'none'}; as GET /joined_members shows: ${server})`);
+      });
+  }
+
+  /** Wait until this client's view of the room no longer has `member` joined. */
+  async untilLeft(roomId: string, member: string): Promise<void> {
+    await this.until(() => (this.client.getRoom(roomId)?.getMember(member)?.membership === 'leave' ? true : undefined), `${member} left ${roomId}`, 30_000);
+  }
+
+  async leave(roomId: string): Promise<void> {
+    await this.client.leave(roomId);
+    this.lines.push(`left ${roomId}`);
+  }
+
+  /** The event as this user's server serves it (GET /rooms/{id}/event/{eventId}), raw. */
+  async rawEvent(roomId: string, eventId: string): Promise<Record<string, unknown>> {
+    return this.client.http.authedRequest<Record<string, unknown>>(Method.Get, `/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(eventId)}`);
+  }
+
+  /** Try to decrypt an event this client was not given (e.g. one sent after it left) with the keys it holds. */
+  async tryDecrypt(raw: Record<string, unknown>): Promise<{ body?: string; failure?: string }> {
+    const event = new MatrixEvent(raw);
+    await this.client.decryptEventIfNeeded(event);
+    const clear = event.getClearContent();
+    const result = event.isDecryptionFailure() || !clear || typeof clear.body !== 'string'
+      ? { failure: String(event.decryptionFailureReason ?? 'no clear content') }
+      : { body: clear.body };
+    this.lines.push(`tried to decrypt ${String(raw.event_id)} (not delivered to this client): ${result.body !== undefined ? `DECRYPTED ${JSON.stringify(result.body)}` : `undecryptable (${result.failure})`}`);
+    return result;
+  }
+
+  /** Whether this client's room state says the room is encrypted. */
+  isEncrypted(roomId: string): boolean {
+    return this.client.getRoom(roomId)?.hasEncryptionStateEvent() ?? false;
+  }
+
+  /**
+   * Send a text message; the SDK encrypts it (querying and claiming the members' device keys) when the room is
+   * encrypted. Under the lab's client fault 'e2ee-plaintext' (the E2E-BLIND negative control) it is PUT as a plain
+   * m.room.message instead, around the SDK's encryption.
+   */
+  async send(roomId: string, body: string): Promise<string> {
+    const content = { msgtype: MsgType.Text, body };
+    if (this.account.org.clientFault === 'e2ee-plaintext') {
+      const txnId = `fedconf-plain-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
+      const { event_id: eventId } = await this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, content);
+      this.lines.push(`SENT ${eventId} IN PLAINTEXT (client fault e2ee-plaintext): ${JSON.stringify(body)}`);
+      return eventId;
+    }
+    const { event_id: eventId } = await this.client.sendTextMessage(roomId, body);
+    this.lines.push(`SENT ${eventId}: ${JSON.stringify(body)}`);
+    return eventId;
+  }
+
+  /** Wait for the message `eventId` and its decryption (or decryption failure). */
+  async received(eventId: string, timeoutMs = defaultWaitMs): Promise<EncryptedMessage> {
+    return this.until(() => this.messages.find((m) => m.eventId === eventId), `message ${eventId}`, timeoutMs);
+  }
+
+  /** Wait for `eventId` decrypted; a decryption failure or no message is a ConformanceFailure. */
+  async decrypts(eventId: string, expectedBody: string): Promise<EncryptedMessage> {
+    const message = await this.until(() => this.messages.find((m) => m.eventId === eventId && (m.body !== undefined || m.failure)), `message ${eventId} decrypted`);
+    if (message.body === undefined) {
+      // A key may arrive after the message (to-device after timeline): give it one more bounded wait.
+      const later = await this.until(() => this.messages.find((m) => m.eventId === eventId && m.body !== undefined), `the key for ${eventId} (it arrived undecryptable: ${message.failure})`)
+        .catch(() => undefined);
+      if (!later) throw new ConformanceFailure(`${this.account.address} could not decrypt ${eventId}: ${message.failure}`);
+      return this.check(later, expectedBody);
+    }
+    return this.check(message, expectedBody);
+  }
+
+  private check(message: EncryptedMessage, expectedBody: string): EncryptedMessage {
+    if (message.wireType !== EventType.RoomMessageEncrypted) {
+      throw new ConformanceFailure(`${this.account.address}: ${message.eventId} travelled as ${message.wireType}, not m.room.encrypted`);
+    }
+    if (message.body !== expectedBody) throw new ConformanceFailure(`${this.account.address}: ${message.eventId} decrypted to ${JSON.stringify(message.body)}, expected ${JSON.stringify(expectedBody)}`);
+    return message;
+  }
+
+  /** The client-server API access of this device, for raw reads of what the server holds. */
+  access(): { baseUrl: string; accessToken: string } {
+    return { baseUrl: this.client.baseUrl, accessToken: this.client.getAccessToken() ?? '' };
+  }
+
+  transcript(): string[] {
+    return [...this.lines];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.stopClient(); // also stops the Rust crypto backend
+  }
+}
+
+export function connectEncrypted(account: Account): Promise<EncryptedMatrixClient> {
+  return EncryptedMatrixClient.connect(account);
+}
