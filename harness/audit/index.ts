@@ -42,7 +42,8 @@ export async function findRecord(s: Session, org: OrganisationDescription, actio
   const reader = evidenceReader(org);
   const window = `${new Date(action.started.getTime() - toleranceMs).toISOString()} – ${new Date(action.ended.getTime() + toleranceMs).toISOString()}`;
   if (!reader) {
-    throw new NeedsReview(`the harness cannot read ${org.product}'s records: a person must check that they show "${action.what}" with actor, subject and a time in ${window}`);
+    const why = org.logDir ? `the harness has no evidence reader for ${org.implementation} yet (its logs: ${org.logDir})` : `the harness has no way to fetch ${org.product}'s records`;
+    throw new NeedsReview(`${why}: a person must check that they show "${action.what}" with actor, subject and a time in ${window}`);
   }
   const patterns = mark(reader);
   const since = new Date(action.started.getTime() - toleranceMs);

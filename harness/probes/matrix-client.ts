@@ -63,9 +63,9 @@ export function whoami(clientUrl: string, token: string): Promise<MatrixAnswer> 
   return call('GET', `${base(clientUrl)}/_matrix/client/v3/account/whoami`, undefined, token);
 }
 
-/** GET an arbitrary path (e.g. an admin endpoint) with a user's access token. */
-export function getWithToken(clientUrl: string, path: string, token: string): Promise<MatrixAnswer> {
-  return call('GET', `${base(clientUrl)}${path}`, undefined, token);
+/** GET (or POST an empty body to) an arbitrary path, e.g. an admin endpoint, with a user's access token. */
+export function callWithToken(method: 'GET' | 'POST', clientUrl: string, path: string, token: string): Promise<MatrixAnswer> {
+  return call(method, `${base(clientUrl)}${path}`, method === 'POST' ? {} : undefined, token);
 }
 
 export function logout(clientUrl: string, token: string): Promise<MatrixAnswer> {

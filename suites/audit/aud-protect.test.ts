@@ -3,7 +3,7 @@ import { describe } from 'vitest';
 import type { ChatClient } from '../../harness/drivers/driver.ts';
 import { clientApiAccess } from '../../harness/drivers/matrix.ts';
 import { stanzaSession } from '../../harness/drivers/xmpp.ts';
-import { getWithToken } from '../../harness/probes/matrix-client.ts';
+import { callWithToken } from '../../harness/probes/matrix-client.ts';
 import { scenario, type Session } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure } from '../../harness/verdict/failure.ts';
 
@@ -17,29 +17,33 @@ const clause = {
 };
 
 /**
- * Read-only admin endpoints per Matrix implementation (GET only: the probe changes nothing), about another user of
- * the same server: Synapse lets a user look up its own whois by design.
+ * Admin endpoints per Matrix implementation, about another user of the same server (Synapse lets a user look up its
+ * own whois by design). GETs change nothing; Dendrite's admin API is POST only, so its probes name a room and a user
+ * that do not exist: harmless even if the server obeyed.
  */
-function matrixAdminPaths(implementation: string, domain: string): string[] {
+function matrixAdminCalls(implementation: string, domain: string): Array<['GET' | 'POST', string]> {
   const user = encodeURIComponent(`@someone-else:${domain}`);
   if (implementation === 'dendrite') {
-    return ['/_dendrite/admin/purgeRoom/!x:invalid', `/_dendrite/admin/refreshDevices/${user}`, '/_dendrite/admin/fulltext/reindex'];
+    const room = encodeURIComponent(`!no-such-room:${domain}`);
+    return [['POST', `/_dendrite/admin/evacuateRoom/${room}`], ['POST', `/_dendrite/admin/purgeRoom/${room}`],
+      ['POST', `/_dendrite/admin/evacuateUser/${user}`], ['POST', `/_dendrite/admin/refreshDevices/${user}`],
+      ['GET', '/_dendrite/admin/fulltext/reindex']];
   }
   return [
     '/_synapse/admin/v2/users', `/_synapse/admin/v2/users/${user}`, `/_synapse/admin/v1/users/${user}/admin`,
     `/_synapse/admin/v1/whois/${user}`, '/_synapse/admin/v1/rooms', '/_synapse/admin/v1/event_reports',
     '/_synapse/admin/v1/registration_tokens', '/_synapse/admin/v1/federation/destinations',
     '/_synapse/admin/v1/background_updates/status', '/_synapse/admin/v1/statistics/users/media',
-  ];
+  ].map((path) => ['GET', path]);
 }
 
 async function matrixProbe(s: Session, alice: ChatClient): Promise<string[]> {
   const { baseUrl, accessToken } = clientApiAccess(alice);
   const reached: string[] = [];
-  for (const path of matrixAdminPaths(alice.account.org.implementation, alice.account.org.domain)) {
-    const answer = await getWithToken(baseUrl, path, accessToken);
-    s.note(`GET ${path} with ${alice.account.address}'s token: ${answer.status} ${answer.errcode ?? ''}`);
-    if (answer.status >= 200 && answer.status < 300) reached.push(`GET ${path} answered ${answer.status}`);
+  for (const [method, path] of matrixAdminCalls(alice.account.org.implementation, alice.account.org.domain)) {
+    const answer = await callWithToken(method, baseUrl, path, accessToken);
+    s.note(`${method} ${path} with ${alice.account.address}'s token: ${answer.status} ${answer.errcode ?? ''}`);
+    if (answer.status >= 200 && answer.status < 300) reached.push(`${method} ${path} answered ${answer.status}`);
   }
   return reached;
 }

@@ -41,6 +41,8 @@ const controls: Control[] = [
   { variant: 'prosody-guests-off', breaks: ['GST-JOIN'], profile: 'guest-access', tests: 'GST-JOIN:' },
   { variant: 'synapse-guests-always-on', breaks: ['GST-DISABLE'], profile: 'guest-access', tests: 'GST-DISABLE:' },
   { variant: 'prosody-guests-always-on', breaks: ['GST-DISABLE'], profile: 'guest-access', tests: 'GST-DISABLE:' },
+  // Logging off: Synapse at WARNING writes no record of an account's creation; a failed login (a warning) still is.
+  { variant: 'synapse-logging-off', breaks: ['AUD-ACCOUNT'], holds: 'AUD-PROTECT', profile: 'audit', tests: 'AUD-(ACCOUNT|PROTECT):' },
 ];
 
 afterEach(() => {

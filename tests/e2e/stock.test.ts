@@ -40,6 +40,20 @@ const guestFindings: Record<Product, Record<string, Answer>> = {
   ejabberd: { 'GST-HISTORY': 'No', 'GST-MARKED': 'Not tested', 'GST-REVOKE': 'Not tested' },
 };
 
+/**
+ * Audit rows (README, "Audit"): AUD-ADMIN, -FEDERATION, -EXPORT and -RECORDS have no scenario yet. Prosody writes no
+ * record of prosodyctl's account changes nor of a failed login. Dendrite and ejabberd have no evidence reader yet:
+ * their record checks end REVIEW (Not tested).
+ */
+const auditNotYet: Record<string, Answer> = { 'AUD-ADMIN': 'Not tested', 'AUD-FEDERATION': 'Not tested', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'Not tested' };
+const noReader: Record<string, Answer> = { 'AUD-ACCOUNT': 'Not tested', 'AUD-AUTH': 'Not tested', 'AUD-TIME': 'Not tested' };
+const auditFindings: Record<Product, Record<string, Answer>> = {
+  synapse: { ...auditNotYet },
+  dendrite: { ...auditNotYet, ...noReader },
+  prosody: { ...auditNotYet, 'AUD-ACCOUNT': 'No', 'AUD-AUTH': 'No' },
+  ejabberd: { ...auditNotYet, ...noReader },
+};
+
 afterEach(() => {
   expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
 });
@@ -71,6 +85,17 @@ describe.each(products)('stock %s on the native lab', (product) => {
     const guestRows = rowsOf('guest-access').filter((id) => id.startsWith('GST-'));
     const answers = Object.fromEntries(guestRows.map((id) => [id, answerOf(report, id)]));
     const expected = Object.fromEntries(guestRows.map((id) => [id, guestFindings[product][id] ?? 'Yes']));
+    expect(answers, result.stdout.slice(-4000)).toEqual(expected);
+  });
+
+  it('answers the audit rows as the findings say, with no ERROR', async () => {
+    const result = await fedconf(['run', '--product', product, '--profile', 'audit', '-t', 'AUD-'], reportsDir);
+    const report = latestReport(reportsDir, product);
+    expect(report.run.status, result.stderr).toBe('complete');
+    expect(report.totals.ERROR, JSON.stringify(report.tests.filter((t) => t.status === 'ERROR'), null, 2)).toBe(0);
+    const auditRows = rowsOf('audit').filter((id) => id.startsWith('AUD-'));
+    const answers = Object.fromEntries(auditRows.map((id) => [id, answerOf(report, id)]));
+    const expected = Object.fromEntries(auditRows.map((id) => [id, auditFindings[product][id] ?? 'Yes']));
     expect(answers, result.stdout.slice(-4000)).toEqual(expected);
   });
 });
