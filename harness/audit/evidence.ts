@@ -31,6 +31,8 @@ export interface EvidenceReader {
     accountRemoved(address: string): RegExp[];
     loginFailed(address: string): RegExp[];
     loginSucceeded(address: string): RegExp[];
+    /** `actor` raised `subject`'s privileges in `room` (power levels / affiliation). */
+    privilegeChanged(actor: string, subject: string, room: string): RegExp[];
   };
 }
 

@@ -25,6 +25,7 @@ export function prosodyReader(logDir: string): EvidenceReader {
       accountRemoved: (address) => [/delet|remov/i, new RegExp(escape(address))],
       loginFailed: (address) => [/fail|not-authorized/i, new RegExp(escape(address.split('@')[0] ?? address))],
       loginSucceeded: (address) => [/Authenticated as/, new RegExp(escape(address))],
+      privilegeChanged: (_actor, subject, room) => [/affiliation|admin/i, new RegExp(escape(subject)), new RegExp(escape(room.split('@')[0] ?? room))],
     },
   };
 }

@@ -27,6 +27,9 @@ export function synapseReader(logDir: string): EvidenceReader {
       accountRemoved: (address) => [/deactivat/i, new RegExp(escape(address))],
       loginFailed: (address) => [/Failed password login/, new RegExp(escape(address))],
       loginSucceeded: (address) => [/Logging in user/, new RegExp(escape(address)), /"POST \/_matrix\/client\/v3\/login /],
+      // The access line names the actor and the room; the new levels (the subject) are in the room's state only.
+      privilegeChanged: (actor, _subject, room) => [new RegExp(`\\{${escape(actor)}\\}`),
+        new RegExp(`"PUT /_matrix/client/v3/rooms/${escape(encodeURIComponent(room))}/state/m\\.room\\.power_levels`)],
     },
   };
 }

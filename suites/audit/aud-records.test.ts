@@ -5,6 +5,7 @@ import type { Account } from '../../harness/drivers/driver.ts';
 import type { OrganisationDescription } from '../../harness/lab/types.ts';
 import { resolveEndpoint } from '../../harness/probes/endpoint.ts';
 import { passwordLogin } from '../../harness/probes/matrix-client.ts';
+import { grantRoomAdmin } from '../../harness/probes/room-privilege.ts';
 import { loginAttempt } from '../../harness/probes/xmpp-c2s.ts';
 import { provisionAccount, removeAccount } from '../../harness/provisioning/index.ts';
 import { scenario, type Session } from '../../harness/scenario/scenario.ts';
@@ -30,6 +31,13 @@ const authClause = {
 const timeClause = {
   matrix: 'KS i.7.16 (requirement specification): log records carry unambiguous timestamps (UTC or with offset) from a synchronised clock.',
   xmpp: 'KS i.7.16 (requirement specification): log records carry unambiguous timestamps (UTC or with offset) from a synchronised clock.',
+};
+
+const adminClause = {
+  matrix: 'KS 1.1.2 / i.4.7 (requirement specification): administrative changes are logged. Client-Server API '
+    + '"m.room.power_levels": a room admin changes a user\'s power level with PUT /rooms/{roomId}/state/m.room.power_levels.',
+  xmpp: 'KS 1.1.2 / i.4.7 (requirement specification): administrative changes are logged. XEP-0045 §10.6 '
+    + '"Granting Administrative Privileges": the owner sets affiliation="admin" by muc#admin.',
 };
 
 const freshLocalpart = (): string => `audit${randomBytes(4).toString('hex')}`;
@@ -111,5 +119,23 @@ describe('AUD-TIME: records carry unambiguous timestamps within a stated toleran
       if (!(await attemptLogin(s, org, account, account.password))) throw new Error(`the right password was refused for ${account.address}`);
     });
     checkRecordTime(s, await findRecord(s, org, login, (r) => r.marks.loginSucceeded(account.address)), login);
+  });
+});
+
+describe('AUD-ADMIN: administrative changes are recorded', () => {
+  scenario('alice, owner of a room on org-a, makes bob a room admin; the server records who changed what, when', {
+    requirements: ['AUD-ADMIN'],
+    clause: adminClause,
+  }, async (s) => {
+    const org = s.lab.organisations['org-a'];
+    const alice = await s.user('org-a', 'alice');
+    const bob = await s.user('org-a', 'bob');
+    const { conversation: room } = await alice.createRoom('audit: privileges');
+    let sent = '';
+    const changed = await timed(`${alice.account.address} makes ${bob.account.address} admin of ${room.id}`, async () => {
+      sent = await grantRoomAdmin(alice, room, bob.account.address);
+    });
+    s.note(`sent: ${sent}`);
+    await findRecord(s, org, changed, (r) => r.marks.privilegeChanged(alice.account.address, bob.account.address, room.id));
   });
 });

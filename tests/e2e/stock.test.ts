@@ -41,16 +41,16 @@ const guestFindings: Record<Product, Record<string, Answer>> = {
 };
 
 /**
- * Audit rows (README, "Audit"): AUD-ADMIN, -FEDERATION, -EXPORT and -RECORDS have no scenario yet. Prosody writes no
- * record of prosodyctl's account changes nor of a failed login. Dendrite and ejabberd have no evidence reader yet:
- * their record checks end REVIEW (Not tested).
+ * Audit rows (README, "Audit"): AUD-FEDERATION, -EXPORT and -RECORDS have no scenario yet. Prosody writes no record
+ * of prosodyctl's account changes, of a failed login, nor of an affiliation change. Dendrite and ejabberd have no
+ * evidence reader yet: their record checks end REVIEW (Not tested).
  */
-const auditNotYet: Record<string, Answer> = { 'AUD-ADMIN': 'Not tested', 'AUD-FEDERATION': 'Not tested', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'Not tested' };
-const noReader: Record<string, Answer> = { 'AUD-ACCOUNT': 'Not tested', 'AUD-AUTH': 'Not tested', 'AUD-TIME': 'Not tested' };
+const auditNotYet: Record<string, Answer> = { 'AUD-FEDERATION': 'Not tested', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'Not tested' };
+const noReader: Record<string, Answer> = { 'AUD-ACCOUNT': 'Not tested', 'AUD-AUTH': 'Not tested', 'AUD-ADMIN': 'Not tested', 'AUD-TIME': 'Not tested' };
 const auditFindings: Record<Product, Record<string, Answer>> = {
   synapse: { ...auditNotYet },
   dendrite: { ...auditNotYet, ...noReader },
-  prosody: { ...auditNotYet, 'AUD-ACCOUNT': 'No', 'AUD-AUTH': 'No' },
+  prosody: { ...auditNotYet, 'AUD-ACCOUNT': 'No', 'AUD-AUTH': 'No', 'AUD-ADMIN': 'No' },
   ejabberd: { ...auditNotYet, ...noReader },
 };
 
