@@ -53,6 +53,11 @@ export interface OrganisationDescription {
   clientFault?: 'e2ee-plaintext';
   /** XMPP: the host that admits guests by SASL ANONYMOUS (guest.org-a.test); absent: the organisation offers none. */
   guestDomain?: string;
+  /**
+   * Native lab: the folder where this organisation's server writes its logs (every *.log under it), which the audit
+   * evidence readers (harness/audit/) search. Absent: the harness has no way to fetch the records itself.
+   */
+  logDir?: string;
 }
 
 /** Lifecycle controls a lab offers to scenarios (the native lab: all; an external target: what it declares). */

@@ -63,6 +63,11 @@ export function whoami(clientUrl: string, token: string): Promise<MatrixAnswer> 
   return call('GET', `${base(clientUrl)}/_matrix/client/v3/account/whoami`, undefined, token);
 }
 
+/** GET (or POST an empty body to) an arbitrary path, e.g. an admin endpoint, with a user's access token. */
+export function callWithToken(method: 'GET' | 'POST', clientUrl: string, path: string, token: string): Promise<MatrixAnswer> {
+  return call(method, `${base(clientUrl)}${path}`, method === 'POST' ? {} : undefined, token);
+}
+
 export function logout(clientUrl: string, token: string): Promise<MatrixAnswer> {
   return call('POST', `${base(clientUrl)}/_matrix/client/v3/logout`, {}, token);
 }

@@ -9,14 +9,15 @@ import '../scenario/context.ts';
 interface ErrorLike { name?: string; message?: string; stack?: string }
 
 /** FAILED only when the product answered wrongly; anything else that broke is the harness's ERROR. */
-export function classify(errors: readonly ErrorLike[]): 'FAILED' | 'ERROR' | 'NOT-RUN' {
+export function classify(errors: readonly ErrorLike[]): 'FAILED' | 'ERROR' | 'NOT-RUN' | 'REVIEW' {
   const first = errors[0];
   if (first?.name === 'NotTestable') return 'NOT-RUN';
+  if (first?.name === 'NeedsReview') return 'REVIEW';
   return first && productFailureNames.has(first.name ?? '') ? 'FAILED' : 'ERROR';
 }
 
-function describeErrors(errors: readonly ErrorLike[], status: 'FAILED' | 'ERROR' | 'NOT-RUN'): string {
-  if (status === 'NOT-RUN') return errors[0]?.message ?? '';
+function describeErrors(errors: readonly ErrorLike[], status: 'FAILED' | 'ERROR' | 'NOT-RUN' | 'REVIEW'): string {
+  if (status === 'NOT-RUN' || status === 'REVIEW') return errors[0]?.message ?? '';
   return errors.map((e) => {
     const head = `${e.name ?? 'Error'}: ${e.message ?? ''}`;
     // For ERROR the stack helps the maintainer; for FAILED the message is the finding.

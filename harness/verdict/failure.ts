@@ -26,5 +26,13 @@ export class ProductLacks extends Error {
   override readonly name = 'ProductLacks';
 }
 
+/**
+ * The harness cannot fetch the evidence itself (a vendor's product declares no way to read its records): the
+ * requirement is REVIEW, and the message lists what a person must check, with the actions' times.
+ */
+export class NeedsReview extends Error {
+  override readonly name = 'NeedsReview';
+}
+
 /** Errors whose name marks a product failure (vitest's expect throws AssertionError). */
 export const productFailureNames: ReadonlySet<string> = new Set(['ConformanceFailure', 'AssertionError']);

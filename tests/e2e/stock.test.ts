@@ -49,6 +49,20 @@ const matrixProducts = ['synapse', 'dendrite'] as const;
 const e2eeStock: Record<string, Answer> = { 'E2E-VERIFY': 'Not tested', 'E2E-BACKUP': 'Not tested', 'E2E-DEFAULT': 'No' };
 const e2eeFindings: Record<(typeof matrixProducts)[number], Record<string, Answer>> = { synapse: e2eeStock, dendrite: e2eeStock };
 
+/**
+ * Audit rows (README, "Audit"): AUD-FEDERATION, -EXPORT and -RECORDS have no scenario yet. Prosody writes no record
+ * of prosodyctl's account changes, of a failed login, nor of an affiliation change. Dendrite and ejabberd have no
+ * evidence reader yet: their record checks end REVIEW (Not tested).
+ */
+const auditNotYet: Record<string, Answer> = { 'AUD-FEDERATION': 'Not tested', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'Not tested' };
+const noReader: Record<string, Answer> = { 'AUD-ACCOUNT': 'Not tested', 'AUD-AUTH': 'Not tested', 'AUD-ADMIN': 'Not tested', 'AUD-TIME': 'Not tested' };
+const auditFindings: Record<Product, Record<string, Answer>> = {
+  synapse: { ...auditNotYet },
+  dendrite: { ...auditNotYet, ...noReader },
+  prosody: { ...auditNotYet, 'AUD-ACCOUNT': 'No', 'AUD-AUTH': 'No', 'AUD-ADMIN': 'No' },
+  ejabberd: { ...auditNotYet, ...noReader },
+};
+
 afterEach(() => {
   expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
 });
@@ -80,6 +94,17 @@ describe.each(products)('stock %s on the native lab', (product) => {
     const guestRows = rowsOf('guest-access').filter((id) => id.startsWith('GST-'));
     const answers = Object.fromEntries(guestRows.map((id) => [id, answerOf(report, id)]));
     const expected = Object.fromEntries(guestRows.map((id) => [id, guestFindings[product][id] ?? 'Yes']));
+    expect(answers, result.stdout.slice(-4000)).toEqual(expected);
+  });
+
+  it('answers the audit rows as the findings say, with no ERROR', async () => {
+    const result = await fedconf(['run', '--product', product, '--profile', 'audit', '-t', 'AUD-'], reportsDir);
+    const report = latestReport(reportsDir, product);
+    expect(report.run.status, result.stderr).toBe('complete');
+    expect(report.totals.ERROR, JSON.stringify(report.tests.filter((t) => t.status === 'ERROR'), null, 2)).toBe(0);
+    const auditRows = rowsOf('audit').filter((id) => id.startsWith('AUD-'));
+    const answers = Object.fromEntries(auditRows.map((id) => [id, answerOf(report, id)]));
+    const expected = Object.fromEntries(auditRows.map((id) => [id, auditFindings[product][id] ?? 'Yes']));
     expect(answers, result.stdout.slice(-4000)).toEqual(expected);
   });
 });

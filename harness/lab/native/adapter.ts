@@ -77,6 +77,11 @@ export interface LabSettings {
    * silently sends plaintext". The server runs as stock.
    */
   e2eeClientPlaintext?: boolean;
+  /**
+   * false: the server logs only warnings and errors (Synapse's root logger at WARNING), the AUD-ACCOUNT negative
+   * control "logging off". The lab logs at INFO otherwise.
+   */
+  serverLogging?: boolean;
 }
 
 /** The allow-list an adapter must configure, or undefined for none (also when the negative control drops it). */
@@ -120,7 +125,7 @@ type BooleanSetting = { [K in keyof LabSettings]-?: NonNullable<LabSettings[K]> 
 const booleanSettings = Object.keys({
   federation: true, s2sRequireEncryption: true, serverKeysExpired: true, wellKnownWrongPort: true, clientPlaintext: true,
   stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
-  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true,
+  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true, serverLogging: true,
 } satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */

@@ -103,8 +103,8 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       running[org] = result.processes;
       state.processes.push(...result.processes);
       writeState(state);
-      organisations[org] = result.description;
-      return result.description;
+      organisations[org] = { ...result.description, logDir: plans[org].dir };
+      return organisations[org];
     };
     const stop = async (org: OrgName, p: Progress) => {
       for (const proc of running[org] ?? []) {

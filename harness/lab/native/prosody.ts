@@ -113,8 +113,9 @@ export function prosodyConfig(c: ProsodyConfig): string {
     '',
     `pidfile = ${luaString(c.pidFile)}`,
     `data_path = ${luaString(c.dataDir)}`,
-    // Logs go to stdout, which the harness captures in the process log (logTail on failures).
-    `log = { { levels = { min = ${luaString(c.logLevel)} }; to = "console"; timestamps = "%Y-%m-%d %H:%M:%S" } }`,
+    // Logs go to stdout, which the harness captures in the process log (logTail on failures). Timestamps in UTC,
+    // marked so (`!` makes os.date use UTC), as an agency's audit logging would (AUD-TIME).
+    `log = { { levels = { min = ${luaString(c.logLevel)} }; to = "console"; timestamps = "!%Y-%m-%dT%H:%M:%SZ" } }`,
     `certificates = ${luaString(c.certificatesDir)}`,
     '',
     '-- Only this organisation\'s loopback address; no BOSH, WebSocket, telnet, components or direct-TLS ports;',

@@ -28,7 +28,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', 'serverLogging', ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -120,7 +120,7 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
       if (!existsSync(files.secret)) writeFileSync(files.secret, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
       chmodSync(files.secret, 0o600);
 
-      writeFileSync(files.logConfig, stringify(logConfig(files.log)));
+      writeFileSync(files.logConfig, stringify(logConfig(files.log, plan.settings.serverLogging === false ? 'WARNING' : 'INFO')));
       writeFileSync(files.config, stringify(homeserverConfig(plan, files), { aliasDuplicateObjects: false }), { mode: 0o600 });
 
       if (!existsSync(files.signingKey)) writeFileSync(files.signingKey, newSigningKey(), { mode: 0o600 });
@@ -303,12 +303,15 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
   return config;
 }
 
-/** Python logging config: one file, INFO (DEBUG on synapse.storage.SQL would log access tokens). */
-export function logConfig(logFile: string): Record<string, unknown> {
+/**
+ * Python logging config: one file, INFO (DEBUG on synapse.storage.SQL would log access tokens). Timestamps carry
+ * their UTC offset, as an agency's audit logging would (AUD-TIME); Python's default has none.
+ */
+export function logConfig(logFile: string, level: 'INFO' | 'WARNING' = 'INFO'): Record<string, unknown> {
   return {
     version: 1,
     formatters: {
-      precise: { format: '%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(request)s - %(message)s' },
+      precise: { format: '%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(request)s - %(message)s', datefmt: '%Y-%m-%dT%H:%M:%S%z' },
     },
     handlers: {
       file: { class: 'logging.FileHandler', formatter: 'precise', filename: logFile, encoding: 'utf8' },
@@ -317,7 +320,7 @@ export function logConfig(logFile: string): Record<string, unknown> {
       'synapse.storage.SQL': { level: 'INFO' },
       'twisted': { level: 'WARNING' },
     },
-    root: { level: 'INFO', handlers: ['file'] },
+    root: { level, handlers: ['file'] },
     disable_existing_loggers: false,
   };
 }
