@@ -41,6 +41,8 @@ const controls: Control[] = [
   { variant: 'prosody-guests-off', breaks: ['GST-JOIN'], profile: 'guest-access', tests: 'GST-JOIN:' },
   { variant: 'synapse-guests-always-on', breaks: ['GST-DISABLE'], profile: 'guest-access', tests: 'GST-DISABLE:' },
   { variant: 'prosody-guests-always-on', breaks: ['GST-DISABLE'], profile: 'guest-access', tests: 'GST-DISABLE:' },
+  { variant: 'synapse-retention-off', breaks: ['RET-POLICY'], holds: 'RET-KEEP', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
+  { variant: 'synapse-retention-overdelete', breaks: ['RET-KEEP'], holds: 'RET-POLICY', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
 ];
 
 afterEach(() => {
