@@ -126,6 +126,23 @@ export interface RoomOptions {
   guests?: boolean;
   /** 'joined': people who join later see nothing sent before they joined (M: history_visibility joined; X: history length 0). */
   history?: 'joined';
+  /** RET-*: the room's own maximum message lifetime (M: m.room.retention max_lifetime); ignored where rooms have none. */
+  retentionSeconds?: number;
+}
+
+// --- Retention (RET-*): what a server still gives back of messages sent earlier ----------------
+
+/** A message as its sender knows it: the id send() returned and its body. */
+export interface SentMessage {
+  id: string;
+  body: string;
+}
+
+/** One read path of a user's server (history paging, single-event fetch, search, archive query) and what it still returns. */
+export interface ReadPathAnswer {
+  path: string;
+  /** Ids (as asked) of the messages this path still returns. */
+  readable: string[];
 }
 
 /** A logged-in user, protocol-neutral. Scenarios are written against this only. */
@@ -180,6 +197,11 @@ export interface ChatClient extends FileAndProfileClient {
    * history from /messages; XMPP: the order the MUC delivered them to this session, own reflections included).
    */
   history(conversation: Conversation): Promise<MessageEvent[]>;
+  /**
+   * RET-*: of `messages` sent into the conversation, those each read path of this user's server still returns
+   * (M: /messages, GET /rooms/{roomId}/event/{eventId}, /search, a fresh /sync; X: the XEP-0313 archive query).
+   */
+  readBack(conversation: Conversation, messages: SentMessage[]): Promise<ReadPathAnswer[]>;
   /** The readable SENT / RECV transcript of this client's exchange, for evidence. */
   transcript(): string[];
   close(): Promise<void>;

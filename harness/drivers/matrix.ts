@@ -7,6 +7,7 @@ import {
   Direction,
   MatrixError,
   MatrixScheduler,
+  Method,
   MsgType,
   Preset,
   RoomEvent,
@@ -37,6 +38,8 @@ import {
   type Profile,
   type ProtocolDriver,
   type SendOptions,
+  type ReadPathAnswer,
+  type SentMessage,
   type WaitOptions,
 } from './driver.ts';
 
@@ -351,8 +354,11 @@ class MatrixChatClient implements ChatClient {
       : [{ type: 'm.room.guest_access', state_key: '', content: { guest_access: options.guests ? 'can_join' : 'forbidden' } }];
     // "Room history visibility": with "joined", members see events from their own join on only.
     const history = options?.history === 'joined' ? [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }] : [];
+    // "Message retention policies" (MSC1763, Synapse): the room's max_lifetime in milliseconds.
+    const retention = options?.retentionSeconds === undefined ? []
+      : [{ type: 'm.room.retention', state_key: '', content: { max_lifetime: options.retentionSeconds * 1000 } }];
     const { room_id: roomId } = await this.operation(`create room "${name}"`, () =>
-      this.client.createRoom({ name, preset: Preset.PublicChat, initial_state: [...guestAccess, ...history] }));
+      this.client.createRoom({ name, preset: Preset.PublicChat, initial_state: [...guestAccess, ...history, ...retention] }));
     this.note('SENT', roomId, `createRoom name=${JSON.stringify(name)}`);
     return { conversation: { id: roomId, kind: 'room' }, ref: roomRef(roomId, this.account.org.domain) };
   }
@@ -535,6 +541,47 @@ class MatrixChatClient implements ChatClient {
       from = answer.end;
     }
     return newestFirst.reverse();
+  }
+
+  private freshSyncs = 0;
+
+  /** RET-*: every client read path of this user's server, asked for the given messages. */
+  async readBack(conversation: Conversation, messages: SentMessage[]): Promise<ReadPathAnswer[]> {
+    const roomId = conversation.id;
+    const ids = new Set(messages.map((m) => m.id));
+    const paged = (await this.history(conversation)).map((m) => m.id).filter((id) => ids.has(id));
+    // GET /rooms/{roomId}/event/{eventId}: 404 when the server no longer gives the event out.
+    const fetched = (await Promise.all(messages.map(async ({ id }) => {
+      try {
+        await this.client.fetchRoomEvent(roomId, id);
+        return id;
+      } catch (error) {
+        if (error instanceof MatrixError && error.httpStatus === 404) return undefined;
+        throw error;
+      }
+    }))).filter((id): id is string => id !== undefined);
+    // POST /search (room_events) for each body, limited to this room.
+    const searched = (await Promise.all(messages.map(async ({ id, body }) => {
+      const answer = await this.operation(`search ${roomId} for ${quote(body)}`, () => this.client.search({
+        body: { search_categories: { room_events: { search_term: body, filter: { rooms: [roomId] } } } },
+      }));
+      return (answer.search_categories.room_events?.results ?? []).some((r) => r.result.event_id === id) ? id : undefined;
+    }))).filter((id): id is string => id !== undefined);
+    // A fresh /sync (no since token), as a newly logged-in device would get the room's recent timeline.
+    const filter = JSON.stringify({ room: { rooms: [roomId], timeline: { limit: 100 }, state: { lazy_load_members: true } }, presence: { not_types: ['*'] }, account_data: { not_types: ['*'] } });
+    // A different timeout each time (an initial sync ignores it) keeps Synapse from answering a repeat out of its sync
+    // response cache (sync_response_cache_duration, 2 min), which would still hold the events of a minute ago.
+    const sync = await this.operation(`sync ${roomId} afresh`, () => this.client.http.authedRequest<{ rooms?: { join?: Record<string, { timeline?: { events?: Array<{ event_id: string }> } }> } }>(
+      Method.Get, '/sync', { filter, timeout: String(this.freshSyncs++) }));
+    const synced = (sync.rooms?.join?.[roomId]?.timeline?.events ?? []).map((e) => e.event_id).filter((id) => ids.has(id));
+    const answers = [
+      { path: 'GET /rooms/{roomId}/messages', readable: paged },
+      { path: 'GET /rooms/{roomId}/event/{eventId}', readable: fetched },
+      { path: 'POST /search', readable: searched },
+      { path: 'GET /sync (initial)', readable: synced },
+    ];
+    this.note('SENT', roomId, `read back ${messages.length} message(s): ${answers.map((a) => `${a.path} → ${a.readable.length}`).join('; ')}`);
+    return answers;
   }
 
   async members(conversation: Conversation): Promise<string[]> {

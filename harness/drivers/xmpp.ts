@@ -44,6 +44,8 @@ import {
   type Profile,
   type ProtocolDriver,
   type SendOptions,
+  type ReadPathAnswer,
+  type SentMessage,
   type WaitOptions,
 } from './driver.ts';
 
@@ -66,6 +68,8 @@ const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 const NS_UPLOAD = 'urn:xmpp:http:upload:0';
 const NS_OOB = 'jabber:x:oob';
 const NS_VCARD = 'vcard-temp';
+const NS_MAM = 'urn:xmpp:mam:2';
+const NS_FORWARD = 'urn:xmpp:forward:0';
 
 const connectTimeoutMs = 15_000;
 /** How long invite() waits for a room to bounce a mediated invitation. */
@@ -806,6 +810,40 @@ class XmppChatClient implements ChatClient {
   /** A MUC has no history query here (no MAM assumed): the room's order is the order it delivered to this session. */
   async history(conversation: Conversation): Promise<MessageEvent[]> {
     return this.messages(conversation);
+  }
+
+  /**
+   * RET-*: XEP-0313 (Message Archive Management) §4: the archive's messages, queried from the room's archive (MUC)
+   * or this user's own archive filtered by the peer (§4.1.1 "with"); matched by body (ids differ per archive).
+   */
+  async readBack(conversation: Conversation, messages: SentMessage[]): Promise<ReadPathAnswer[]> {
+    const queryid = randomUUID();
+    const bodies: string[] = [];
+    const onStanza = (stanza: Element): void => {
+      const result = stanza.is('message') ? stanza.getChild('result', NS_MAM) : undefined;
+      if (result?.attrs.queryid !== queryid) return;
+      const body = result.getChild('forwarded', NS_FORWARD)?.getChild('message')?.getChildText('body');
+      if (typeof body === 'string') bodies.push(body);
+    };
+    const room = conversation.kind === 'room';
+    const form = room ? [] : [xml('x', { xmlns: NS_DATA, type: 'submit' },
+      xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, NS_MAM)),
+      xml('field', { var: 'with' }, xml('value', {}, bare(conversation.id))))];
+    this.xmpp.on('stanza', onStanza);
+    try {
+      await this.xmpp.iqCaller.request(xml('iq', { type: 'set', ...(room ? { to: conversation.id } : {}) },
+        xml('query', { xmlns: NS_MAM, queryid }, ...form, xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('max', {}, '500')))), defaultWaitMs);
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      this.note(`MAM query on ${room ? conversation.id : 'own archive'} refused: ${text}`);
+      throw new ConformanceFailure(`${this.account.address} could not query the archive of ${conversation.id} (XEP-0313): ${text}`, this.transcript().join('\n'));
+    } finally {
+      this.xmpp.removeListener('stanza', onStanza);
+    }
+    const path = `XEP-0313 MAM query (${room ? 'room archive' : 'own archive'})`;
+    const readable = messages.filter((m) => bodies.includes(m.body)).map((m) => m.id);
+    this.note(`read back ${messages.length} message(s): ${path} → ${readable.length} (archive holds ${bodies.length})`);
+    return [{ path, readable }];
   }
 
   async members(conversation: Conversation): Promise<string[]> {

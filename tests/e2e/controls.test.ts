@@ -45,6 +45,8 @@ const controls: Control[] = [
   { variant: 'synapse-e2ee-client-plaintext', breaks: ['E2E-BLIND'], profile: 'e2ee', tests: 'E2E-BLIND:' },
   // Logging off: Synapse at WARNING writes no record of an account's creation; a failed login (a warning) still is.
   { variant: 'synapse-logging-off', breaks: ['AUD-ACCOUNT'], holds: 'AUD-PROTECT', profile: 'audit', tests: 'AUD-(ACCOUNT|PROTECT):' },
+  { variant: 'synapse-retention-off', breaks: ['RET-POLICY'], holds: 'RET-KEEP', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
+  { variant: 'synapse-retention-overdelete', breaks: ['RET-KEEP'], holds: 'RET-POLICY', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
 ];
 
 afterEach(() => {

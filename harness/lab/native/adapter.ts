@@ -82,6 +82,30 @@ export interface LabSettings {
    * control "logging off". The lab logs at INFO otherwise.
    */
   serverLogging?: boolean;
+  /**
+   * RET-*: the server-wide maximum lifetime of messages, in seconds (M: `retention.default_policy.max_lifetime`,
+   * rooms may set their own with m.room.retention; X: mod_mam / mod_muc_mam archive expiry). Absent: kept forever.
+   */
+  retentionSeconds?: number;
+  /** false: retention is off whatever retentionSeconds says (M: `retention.enabled: false`), the RET-POLICY negative control. */
+  retention?: boolean;
+  /** The lifetime actually enforced, shorter than retentionSeconds announces: the RET-KEEP (over-deletion) negative control. */
+  retentionEnforcedSeconds?: number;
+}
+
+/** The lab's retention switches, honoured by the adapters that have a retention mechanism. */
+export const retentionSwitches = ['retentionSeconds', 'retention', 'retentionEnforcedSeconds'] as const satisfies ReadonlyArray<keyof LabSettings>;
+
+/** The lifetime (seconds) an adapter must enforce, or undefined for none (also when the negative control turns it off). */
+export function retentionOf(adapter: string, settings: LabSettings): number | undefined {
+  for (const key of ['retentionSeconds', 'retentionEnforcedSeconds'] as const) {
+    const value = settings[key];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new Error(`${adapter} adapter: lab setting ${key} must be a whole number of seconds, got ${JSON.stringify(value)}`);
+    }
+  }
+  if (settings.retentionSeconds === undefined || settings.retention === false) return undefined;
+  return settings.retentionEnforcedSeconds ?? settings.retentionSeconds;
 }
 
 /** The allow-list an adapter must configure, or undefined for none (also when the negative control drops it). */
@@ -125,7 +149,7 @@ type BooleanSetting = { [K in keyof LabSettings]-?: NonNullable<LabSettings[K]> 
 const booleanSettings = Object.keys({
   federation: true, s2sRequireEncryption: true, serverKeysExpired: true, wellKnownWrongPort: true, clientPlaintext: true,
   stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
-  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true, serverLogging: true,
+  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true, serverLogging: true, retention: true,
 } satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */

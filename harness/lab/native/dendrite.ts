@@ -38,6 +38,8 @@ const START_TIMEOUT_MS = 60_000;
  * federation switches are global.disable_federation (nobody) and federation_api.deny_networks / allow_networks (IP
  * ranges of outbound requests, not peer names, and nothing inbound). The feature request is open (issue #3487, PR #3498).
  */
+const dendriteHasNoRetention = 'Dendrite has no message retention: no lifetime setting, no purge of room history, m.room.retention is not honoured';
+
 const dendriteHasNoAllowList = 'Dendrite has no federation allow-list: its configuration offers only disable_federation '
   + '(federate with nobody) and deny_networks/allow_networks (IP ranges of outbound requests); see its issue #3487';
 
@@ -71,7 +73,7 @@ export function createDendriteAdapter(version: string = DENDRITE_VERSION): Nativ
 
   return {
     id: version === DENDRITE_VERSION ? 'dendrite' : `dendrite@${version}`,
-    lacks: { federationAllowList: dendriteHasNoAllowList },
+    lacks: { federationAllowList: dendriteHasNoAllowList, retentionSeconds: dendriteHasNoRetention },
     protocol: 'matrix',
     ports: [CLIENT_PORT, FEDERATION_PORT],
 

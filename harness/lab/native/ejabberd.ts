@@ -437,6 +437,8 @@ async function waitForPorts(proc: LabProcess, address: string, ports: number[]):
 
 export const ejabberdAdapter: NativeAdapter = {
   id: 'ejabberd',
+  // mod_mam has no expiry option; old archive entries go only when an operator runs `ejabberdctl delete_old_mam_messages`.
+  lacks: { retentionSeconds: 'ejabberd has no automatic message-archive expiry: mod_mam keeps messages until an operator runs ejabberdctl delete_old_mam_messages' },
   protocol: 'xmpp',
   ports: [c2sPort, s2sPort, distPort, httpsPort],
   srvRecords(domain) {

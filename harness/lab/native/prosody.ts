@@ -8,7 +8,7 @@ import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { installDebianPackages } from './debian.ts';
-import { allowListOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -22,7 +22,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', 'federationAllowList', 'federationAllowListApplied', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', 'federationAllowList', 'federationAllowListApplied', ...guestSwitches, ...retentionSwitches];
 
 /**
  * Prosody 0.12 has no s2s allow-list in core; prosody-modules' mod_host_guard is one (host_guard_blockall +
@@ -91,6 +91,11 @@ export interface ProsodyConfig {
   /** true: `c2s_require_encryption = false` (clients may connect without TLS), the SEC-TLS-CLIENT negative control. */
   clientPlaintext?: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * RET-*: message archives (mod_mam, and mod_muc_mam on the MUC) expiring after this many seconds, or 'never'
+   * (retention asked but switched off); absent: no archives, as in the lab's usual deployment.
+   */
+  archiveExpiresAfter?: number | 'never';
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
 }
@@ -108,6 +113,9 @@ export function prosodyConfig(c: ProsodyConfig): string {
   const guarded = c.federationAllowList !== undefined;
   if (guarded && !c.pluginDir) throw new Error('prosody adapter: an allow-list needs the pluginDir of the fixed mod_host_guard');
   if (guarded) modules.push(hostGuardModule);
+  if (c.archiveExpiresAfter !== undefined) modules.push('mam');
+  // Prosody 0.12 reads a bare number as seconds; its clean-up is a daily mod_cron task (no archive_cleanup_interval).
+  const expiry = c.archiveExpiresAfter === undefined ? undefined : luaString(String(c.archiveExpiresAfter));
   return [
     `-- Written by fedconf for ${c.domain}. Regenerated on every start; do not edit.`,
     '',
@@ -146,6 +154,7 @@ export function prosodyConfig(c: ProsodyConfig): string {
     // mod_offline is loaded automatically; disabling it is how an operator turns offline storage off.
     `modules_disabled = ${luaList([...(c.federation ? [] : ['s2s']), ...(c.offlineStorage === false ? ['offline'] : [])])}`,
     '',
+    ...(expiry ? [`archive_expires_after = ${expiry}`, 'default_archive_policy = true'] : []),
     'authentication = "internal_hashed"',
     'storage = "internal"',
     'allow_registration = false',
@@ -175,6 +184,7 @@ export function prosodyConfig(c: ProsodyConfig): string {
     '  muc_room_locking = false',
     // Only users of the organisation's own host create rooms: guests join rooms, they do not make them (GST-LIMITS).
     '  restrict_room_creation = "local"',
+    ...(expiry ? [`  modules_enabled = ${luaList(['muc_mam'])}`, `  muc_log_expires_after = ${expiry}`, '  muc_log_by_default = true'] : []),
     '',
     ...(upload ? [`Component ${luaString(uploadDomainOf(c.domain))} "http_file_share"`, `  ssl = ${hostSsl}`, ''] : []),
   ].join('\n');
@@ -199,9 +209,11 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext' | 's2sSecureAuth' | 'federationAllowList'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'archiveExpiresAfter' | 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext' | 's2sSecureAuth' | 'federationAllowList'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
   const federationAllowList = allowListOf('prosody', settings);
+  const lifetime = retentionOf('prosody', settings);
+  const archiveExpiresAfter = lifetime ?? (settings.retentionSeconds !== undefined ? 'never' as const : undefined);
   const { federation, s2sRequireEncryption, s2sTlsMinVersion } = settings;
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
@@ -212,6 +224,7 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'federation' 
     federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}),
     ...(offlineStorage !== undefined ? { offlineStorage } : {}), ...(fileUpload !== undefined ? { fileUpload } : {}), ...(clientPlaintext !== undefined ? { clientPlaintext } : {}),
     ...(s2sSecureAuth !== undefined ? { s2sSecureAuth } : {}), ...(federationAllowList ? { federationAllowList } : {}),
+    ...(archiveExpiresAfter !== undefined ? { archiveExpiresAfter } : {}),
   };
 }
 

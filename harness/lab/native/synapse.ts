@@ -14,7 +14,7 @@ import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { runLogged, waitHttpAndPort } from './ready.ts';
-import { allowListOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -28,7 +28,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', 'serverLogging', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', 'serverLogging', ...retentionSwitches, ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -177,6 +177,7 @@ export const synapseAdapter: NativeAdapter = createSynapseAdapter();
 function checkSettings(settings: LabSettings): void {
   refuseUnknownSettings('synapse', settings, knownSettings);
   allowListOf('synapse', settings);
+  retentionOf('synapse', settings);
 }
 
 export interface ConfigFiles {
@@ -276,6 +277,20 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
     // An empty allow-list: this server federates with nobody, in either direction.
     config.federation_domain_whitelist = [];
   }
+  const lifetime = retentionOf('synapse', plan.settings);
+  if (lifetime !== undefined) {
+    // Message retention: rooms without m.room.retention get the server's lifetime; a room's own is clamped to
+    // [1 s, lifetime]. Purge jobs run every 5 s (lab lifetimes are seconds; the default interval is 1 day).
+    config.retention = {
+      enabled: true,
+      default_policy: { max_lifetime: `${lifetime}s` },
+      allowed_lifetime_min: '1s',
+      allowed_lifetime_max: `${lifetime}s`,
+      purge_jobs: [{ interval: '5s' }],
+    };
+  }
+  // The RET-POLICY negative control: the operator asked for a lifetime, retention stays off.
+  if (plan.settings.retention === false) config.retention = { enabled: false };
   if (plan.settings.fileUpload === false) {
     // No media repository in this process (the option meant for moving it to a worker): upload and download
     // endpoints are not served at all.
