@@ -26,6 +26,17 @@ function noteSetup(s: Session, clients: EncryptedMatrixClient[]): void {
 const secret = (who: string) => `${who} says the secret is ${randomBytes(6).toString('hex')}`;
 
 /** Every client in `readers` decrypts the message `eventId` to `body`. */
+/** alice (org-a) opens an encrypted DM with bob (org-b), who accepts; both crypto clients are set up. */
+async function encryptedDm(s: Session): Promise<{ alice: EncryptedMatrixClient; bob: EncryptedMatrixClient; room: string }> {
+  const alice = await s.encryptedUser('org-a', 'alice');
+  const bob = await s.encryptedUser('org-b', 'bob');
+  noteSetup(s, [alice, bob]);
+  const room = await alice.createEncryptedRoom([bob.userId], { direct: true });
+  await bob.acceptInvite(room);
+  await alice.untilJoined(room, [bob.userId]);
+  return { alice, bob, room };
+}
+
 async function allDecrypt(s: Session, readers: EncryptedMatrixClient[], eventId: string, body: string): Promise<void> {
   for (const reader of readers) {
     const message = await reader.decrypts(eventId, body);
@@ -34,12 +45,7 @@ async function allDecrypt(s: Session, readers: EncryptedMatrixClient[], eventId:
 }
 
 scenario('E2E-DM: alice (org-a) and bob (org-b) in an encrypted DM each decrypt the other', { requirements: ['E2E-DM'], clause: { matrix: megolmClause } }, async (s) => {
-  const alice = await s.encryptedUser('org-a', 'alice');
-  const bob = await s.encryptedUser('org-b', 'bob');
-  noteSetup(s, [alice, bob]);
-  const room = await alice.createEncryptedRoom([bob.userId], { direct: true });
-  await bob.acceptInvite(room);
-  await alice.untilJoined(room, [bob.userId]);
+  const { alice, bob, room } = await encryptedDm(s);
   if (!bob.isEncrypted(room)) throw new ConformanceFailure(`${bob.account.address}'s server shows ${room} without m.room.encryption`);
 
   const fromAlice = secret('alice');
@@ -79,12 +85,7 @@ async function whatServerHolds(reader: EncryptedMatrixClient, room: string): Pro
 }
 
 scenario('E2E-BLIND: neither server serves the plaintext of an encrypted DM, only its ciphertext', { requirements: ['E2E-BLIND'], clause: { matrix: `${megolmClause}; m.room.encrypted carries only algorithm, sender_key, device_id, session_id and ciphertext` } }, async (s) => {
-  const alice = await s.encryptedUser('org-a', 'alice');
-  const bob = await s.encryptedUser('org-b', 'bob');
-  noteSetup(s, [alice, bob]);
-  const room = await alice.createEncryptedRoom([bob.userId], { direct: true });
-  await bob.acceptInvite(room);
-  await alice.untilJoined(room, [bob.userId]);
+  const { alice, bob, room } = await encryptedDm(s);
   const body = secret('alice');
   const eventId = await alice.send(room, body);
   const received = await bob.received(eventId);
@@ -161,12 +162,7 @@ scenario('E2E-LEAVER: after bob (org-b) leaves an encrypted room, what alice sen
 });
 
 scenario('E2E-DEVICES: bob (org-b) logs in a second device; alice (org-a) discovers it and the new device decrypts her next message', { requirements: ['E2E-DEVICES'], clause: { matrix: 'Matrix Server-Server API §Device Management ("m.device_list_update" EDU) and Client-Server API §End-to-End Encryption "Tracking the device list for a user" (device_lists.changed in /sync, then /keys/query)' } }, async (s) => {
-  const alice = await s.encryptedUser('org-a', 'alice');
-  const bob = await s.encryptedUser('org-b', 'bob');
-  noteSetup(s, [alice, bob]);
-  const room = await alice.createEncryptedRoom([bob.userId], { direct: true });
-  await bob.acceptInvite(room);
-  await alice.untilJoined(room, [bob.userId]);
+  const { alice, bob, room } = await encryptedDm(s);
   const first = secret('alice, to one device');
   await bob.decrypts(await alice.send(room, first), first); // alice now tracks bob's first device
 
