@@ -16,14 +16,13 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { xmppServerVersion } from '../../drivers/xmpp.ts';
-import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
+import { isAlive, logTail, spawnServer, stopProcess } from '../processes.ts';
 import type { OrganisationDescription, Provisioning } from '../types.ts';
-import { portAccepts } from '../wait.ts';
 import { installDebianPackages } from './debian.ts';
+import { waitForPorts } from './ready.ts';
 import { allowListOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
@@ -383,7 +382,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
   });
   try {
     const ports = federation ? [c2sPort, s2sPort, distPort, httpsPort] : [c2sPort, distPort, httpsPort];
-    await waitForPorts(proc, plan.address, ports);
+    await waitForPorts('ejabberd VM', proc, plan.address, ports, startTimeoutMs);
     progress(`ejabberd for ${plan.domain} accepts on ${ports.map((p) => `${plan.address}:${p}`).join(', ')} after ${Date.now() - started} ms`);
 
     const provisioning: Extract<Provisioning, { method: 'ejabberdctl' }> = {
@@ -421,19 +420,6 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
   }
 }
 
-async function waitForPorts(proc: LabProcess, address: string, ports: number[]): Promise<void> {
-  const deadline = Date.now() + startTimeoutMs;
-  for (;;) {
-    if (!isAlive(proc.pid)) throw new Error(`the ejabberd VM (pid ${proc.pid}) exited during start-up`);
-    const open = await Promise.all(ports.map((port) => portAccepts(address, port)));
-    if (open.every(Boolean)) return;
-    if (Date.now() > deadline) {
-      const closed = ports.filter((_, i) => !open[i]).map((p) => `${address}:${p}`);
-      throw new Error(`timed out after ${startTimeoutMs} ms waiting for ${closed.join(', ')} to accept`);
-    }
-    await sleep(100);
-  }
-}
 
 export const ejabberdAdapter: NativeAdapter = {
   id: 'ejabberd',

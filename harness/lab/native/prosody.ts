@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { xmppServerVersion } from '../../drivers/xmpp.ts';
-import { isAlive, logTail, spawnServer, stopProcess, type LabProcess } from '../processes.ts';
-import { portAccepts } from '../wait.ts';
+import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { installDebianPackages } from './debian.ts';
+import { waitForPorts } from './ready.ts';
 import { allowListOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
@@ -319,7 +318,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
   });
   try {
     const ports = [c2sPort, ...(federation ? [s2sPort] : []), ...(checked.fileUpload !== false ? [httpsPort] : [])];
-    await waitForPorts(proc, plan.address, ports);
+    await waitForPorts('prosody', proc, plan.address, ports, startTimeoutMs);
     progress(`Prosody for ${plan.domain} accepts on ${ports.map((p) => `${plan.address}:${p}`).join(', ')} after ${Date.now() - started} ms`);
 
     const description: OrganisationDescription = {
@@ -350,19 +349,6 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
   }
 }
 
-async function waitForPorts(proc: LabProcess, address: string, ports: number[]): Promise<void> {
-  const deadline = Date.now() + startTimeoutMs;
-  for (;;) {
-    if (!isAlive(proc.pid)) throw new Error(`the prosody process (pid ${proc.pid}) exited during start-up`);
-    const open = await Promise.all(ports.map((port) => portAccepts(address, port)));
-    if (open.every(Boolean)) return;
-    if (Date.now() > deadline) {
-      const closed = ports.filter((_, i) => !open[i]).map((p) => `${address}:${p}`);
-      throw new Error(`timed out after ${startTimeoutMs} ms waiting for ${closed.join(', ')} to accept`);
-    }
-    await sleep(50);
-  }
-}
 
 export const prosodyAdapter: NativeAdapter = {
   id: 'prosody',

@@ -37,6 +37,24 @@ export async function waitHttpAndPort(server: string, proc: LabProcess, url: str
   }
 }
 
+/**
+ * Waits until address accepts TCP on every one of ports; fails early when the process dies and names the ports still
+ * closed on timeout. The caller adds the log's tail to its own error.
+ */
+export async function waitForPorts(server: string, proc: LabProcess, address: string, ports: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isAlive(proc.pid)) throw new Error(`the ${server} process (pid ${proc.pid}) exited during start-up`);
+    const open = await Promise.all(ports.map((port) => portAccepts(address, port)));
+    if (open.every(Boolean)) return;
+    if (Date.now() > deadline) {
+      const closed = ports.filter((_, i) => !open[i]).map((p) => `${address}:${p}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${closed.join(', ')} to accept`);
+    }
+    await sleep(50);
+  }
+}
+
 /** Runs an install step to completion with its output appended to logFile; throws with the log's tail. */
 export function runLogged(command: string, args: string[], logFile: string, options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
