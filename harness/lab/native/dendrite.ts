@@ -122,7 +122,7 @@ export function createDendriteAdapter(version: string = DENDRITE_VERSION): Nativ
     },
 
     async start(plan, progress) {
-      checkSettings(plan.settings);
+      refuseUnknownSettings('dendrite', plan.settings, knownSettings);
       if (!existsSync(binary)) throw new Error(`dendrite ${version} is not installed (no ${binary}); run install first`);
       for (const port of [CLIENT_PORT, FEDERATION_PORT]) {
         if (await portAccepts(plan.address, port)) throw new Error(`${plan.name}: ${plan.address}:${port} is already in use; dendrite not started`);
@@ -203,10 +203,6 @@ export function createDendriteAdapter(version: string = DENDRITE_VERSION): Nativ
 }
 
 export const dendriteAdapter: NativeAdapter = createDendriteAdapter();
-
-function checkSettings(settings: LabSettings): void {
-  refuseUnknownSettings('dendrite', settings, knownSettings);
-}
 
 interface ConfigFiles {
   config: string;

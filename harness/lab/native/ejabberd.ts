@@ -420,7 +420,6 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
   }
 }
 
-
 export const ejabberdAdapter: NativeAdapter = {
   id: 'ejabberd',
   // mod_mam has no expiry option; old archive entries go only when an operator runs `ejabberdctl delete_old_mam_messages`.
