@@ -58,6 +58,11 @@ export interface OrganisationDescription {
    * evidence readers (harness/audit/) search. Absent: the harness has no way to fetch the records itself.
    */
   logDir?: string;
+  /**
+   * Native lab: the folder holding everything this organisation's server keeps on disk (databases, archives,
+   * media), for the probes that check what a server holds (harness/probes/server-store.ts). Absent elsewhere.
+   */
+  storeDir?: string;
 }
 
 /** Lifecycle controls a lab offers to scenarios (the native lab: all; an external target: what it declares). */

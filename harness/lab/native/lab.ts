@@ -103,7 +103,7 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       running[org] = result.processes;
       state.processes.push(...result.processes);
       writeState(state);
-      organisations[org] = { ...result.description, logDir: plans[org].dir };
+      organisations[org] = { ...result.description, logDir: plans[org].dir, storeDir: plans[org].dir };
       return organisations[org];
     };
     const stop = async (org: OrgName, p: Progress) => {
