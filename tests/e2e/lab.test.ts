@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { fedconf, labProcessesLeft, latestReport, startFedconf } from './cli.ts';
 
 const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-lab-'));
@@ -9,6 +9,7 @@ const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-lab-'));
 describe('the native lab lifecycle', () => {
   it('lab up leaves three organisations running, lab status shows them, lab down leaves nothing', async () => {
     const up = await fedconf(['lab', 'up', '--product', 'prosody'], reportsDir);
+    onTestFinished(async () => { await fedconf(['lab', 'down'], reportsDir); }); // a failed check must not leave the lab up
     expect(up.code, up.stderr).toBe(0);
     const description = JSON.parse(up.stdout) as { organisations: Record<string, { domain: string; version: string }> };
     expect(Object.keys(description.organisations)).toEqual(['org-a', 'org-b', 'org-c']);
