@@ -76,30 +76,52 @@ async function streamRefusal(s: Session, stream: S2sStream, label: string, probl
   else if (!outcome.streamError) problems.push(`${label}: the stream was closed without the stream error RFC 6120 asks for`);
 }
 
-describe('SEC-BAD-INPUT: malformed federation traffic is rejected with an error and the server keeps serving', () => {
-  scenario('input that does not parse (M: invalid JSON in a transaction; X: XML that is not well-formed) is rejected, and the server keeps serving', {
-    requirements: ['SEC-BAD-INPUT'],
-    clause: {
-      matrix: 'Client-Server API "Standard error response" (used by the Server-Server API): M_NOT_JSON "Request did not contain valid JSON", '
-        + 'returned with 400; OWASP input validation (KS i.9.14).',
-      xmpp: 'RFC 6120 §11.1 "XML Restrictions" / §4.9.3.13 <not-well-formed/>: an entity that receives data that is not well-formed XML '
-        + '"MUST close the stream with a <not-well-formed/> stream error".',
-    },
-  }, async (s) => {
-    peerProbeOf(s.lab); // NOT-RUN at once where the lab has no name for the probe peer
+type Probe = ReturnType<typeof peerProbeOf>;
+type OrgBPath = Awaited<ReturnType<typeof orgBPath>>;
+
+/** One kind of bad input, sent by each protocol's probe; what was wrong with the server's answer goes to `problems`. */
+interface BadInput {
+  /** Names the input in the after-check of org-b's path. */
+  label: string;
+  matrix: (s: Session, m: MatrixSetUp, problems: string[]) => Promise<void>;
+  xmpp: (s: Session, probe: Probe, path: OrgBPath, problems: string[]) => Promise<void>;
+}
+
+/**
+ * The steps every SEC-BAD-INPUT scenario shares: org-b's path to org-a proven first, the probe's bad input, then
+ * org-b's path again (the server keeps serving) and one FAILED naming every problem.
+ */
+function badInputScenario(title: string, clause: { matrix: string; xmpp: string }, input: BadInput): void {
+  scenario(title, { requirements: ['SEC-BAD-INPUT'], clause }, async (s) => {
+    const probe = peerProbeOf(s.lab); // NOT-RUN at once where the lab has no name for the probe peer
     const path = await orgBPath(s);
     const problems: string[] = [];
     if (s.protocol === 'matrix') {
-      await withMatrixPeer(s, async (peer) => {
-        const m = await matrixSetUp(s, peer, path.room, path.alice);
-        const r = await peer.request(matrixTargetOf(s.lab), 'PUT', `/_matrix/federation/v1/send/bad-json-${Date.now()}`, undefined,
-          { rawBody: `{"origin": "${peer.domain}", "pdus": [{"type": "m.room.message",` });
-        s.note(`PUT /send with truncated JSON → ${note(r)}`);
-        requestRefused('a transaction that is not valid JSON', r, problems);
-        await m.probeStillHeard('invalid JSON');
-      });
+      await withMatrixPeer(s, async (peer) => input.matrix(s, await matrixSetUp(s, peer, path.room, path.alice), problems));
     } else {
-      const probe = peerProbeOf(s.lab);
+      await input.xmpp(s, probe, path, problems);
+    }
+    await path.check(input.label);
+    if (problems.length > 0) throw new ConformanceFailure(problems.join('\n'));
+  });
+}
+
+describe('SEC-BAD-INPUT: malformed federation traffic is rejected with an error and the server keeps serving', () => {
+  badInputScenario('input that does not parse (M: invalid JSON in a transaction; X: XML that is not well-formed) is rejected, and the server keeps serving', {
+    matrix: 'Client-Server API "Standard error response" (used by the Server-Server API): M_NOT_JSON "Request did not contain valid JSON", '
+      + 'returned with 400; OWASP input validation (KS i.9.14).',
+    xmpp: 'RFC 6120 §11.1 "XML Restrictions" / §4.9.3.13 <not-well-formed/>: an entity that receives data that is not well-formed XML '
+      + '"MUST close the stream with a <not-well-formed/> stream error".',
+  }, {
+    label: 'input that does not parse',
+    matrix: async (s, m, problems) => {
+      const r = await m.peer.request(matrixTargetOf(s.lab), 'PUT', `/_matrix/federation/v1/send/bad-json-${Date.now()}`, undefined,
+        { rawBody: `{"origin": "${m.peer.domain}", "pdus": [{"type": "m.room.message",` });
+      s.note(`PUT /send with truncated JSON → ${note(r)}`);
+      requestRefused('a transaction that is not valid JSON', r, problems);
+      await m.probeStillHeard('invalid JSON');
+    },
+    xmpp: async (s, probe, path, problems) => {
       const stream = await S2sStream.open(probe.domain, s2sTargetOf(s.lab));
       try {
         stream.send(`<message from='probe@${probe.domain}' to='${path.alice.account.address}'><body>never closed</message>`);
@@ -108,40 +130,31 @@ describe('SEC-BAD-INPUT: malformed federation traffic is rejected with an error 
         s.note(stream.log.join('\n'));
         stream.close();
       }
-    }
-    await path.check('input that does not parse');
-    if (problems.length > 0) throw new ConformanceFailure(problems.join('\n'));
+    },
   });
 
-  scenario('input with wrong types (M: a transaction whose pdus is not a list, an event whose depth is a string; X: an IQ with an invalid type) is rejected, and the server keeps serving', {
-    requirements: ['SEC-BAD-INPUT'],
-    clause: {
-      matrix: 'Server-Server API "Transactions" (pdus: [PDU], required) and "Checks performed on receipt of a PDU": "1. Is a valid event, otherwise it is dropped. '
-        + 'For an event to be valid, it must … comply with the event format of that room version"; M_BAD_JSON "Request contained valid JSON, but it was malformed in some way".',
-      xmpp: 'RFC 6120 §8.2.3: the IQ type attribute is REQUIRED and its value is one of get, set, result or error; §8.3.3.1 <bad-request/>: the sender has sent '
-        + 'a stanza containing XML that does not conform to the appropriate schema. The catalogue asks for an error: a stanza error or a stream error.',
-    },
-  }, async (s) => {
-    peerProbeOf(s.lab); // NOT-RUN at once where the lab has no name for the probe peer
-    const path = await orgBPath(s);
-    const problems: string[] = [];
-    const tag = randomBytes(3).toString('hex');
-    if (s.protocol === 'matrix') {
-      await withMatrixPeer(s, async (peer) => {
-        const target = matrixTargetOf(s.lab);
-        const m = await matrixSetUp(s, peer, path.room, path.alice);
-        const r = await peer.request(target, 'PUT', `/_matrix/federation/v1/send/pdus-string-${tag}`, { origin: peer.domain, origin_server_ts: Date.now(), pdus: 'not a list', edus: [] });
-        s.note(`PUT /send with "pdus": "not a list" → ${note(r)}`);
-        requestRefused('a transaction whose pdus is a string', r, problems);
+  badInputScenario('input with wrong types (M: a transaction whose pdus is not a list, an event whose depth is a string; X: an IQ with an invalid type) is rejected, and the server keeps serving', {
+    matrix: 'Server-Server API "Transactions" (pdus: [PDU], required) and "Checks performed on receipt of a PDU": "1. Is a valid event, otherwise it is dropped. '
+      + 'For an event to be valid, it must … comply with the event format of that room version"; M_BAD_JSON "Request contained valid JSON, but it was malformed in some way".',
+    xmpp: 'RFC 6120 §8.2.3: the IQ type attribute is REQUIRED and its value is one of get, set, result or error; §8.3.3.1 <bad-request/>: the sender has sent '
+      + 'a stanza containing XML that does not conform to the appropriate schema. The catalogue asks for an error: a stanza error or a stream error.',
+  }, {
+    label: 'input with wrong types',
+    matrix: async (s, m, problems) => {
+      const tag = randomBytes(3).toString('hex');
+      const target = matrixTargetOf(s.lab);
+      const r = await m.peer.request(target, 'PUT', `/_matrix/federation/v1/send/pdus-string-${tag}`, { origin: m.peer.domain, origin_server_ts: Date.now(), pdus: 'not a list', edus: [] });
+      s.note(`PUT /send with "pdus": "not a list" → ${note(r)}`);
+      requestRefused('a transaction whose pdus is a string', r, problems);
 
-        const { pdu, id } = peer.message(m.joined, `depth is a string ${tag}`, { depth: 'ten' });
-        const r2 = await peer.sendTransaction(target, [pdu]);
-        s.note(`event ${id} with "depth": "ten" → ${note(r2)}`);
-        await m.probeStillHeard('an event with a string depth');
-        if (!neverShown(m, 'depth is a string')) problems.push(`an event whose depth is a string (${id}) was accepted and shown to alice`);
-      });
-    } else {
-      const probe = peerProbeOf(s.lab);
+      const { pdu, id } = m.peer.message(m.joined, `depth is a string ${tag}`, { depth: 'ten' });
+      const r2 = await m.peer.sendTransaction(target, [pdu]);
+      s.note(`event ${id} with "depth": "ten" → ${note(r2)}`);
+      await m.probeStillHeard('an event with a string depth');
+      if (!neverShown(m, 'depth is a string')) problems.push(`an event whose depth is a string (${id}) was accepted and shown to alice`);
+    },
+    xmpp: async (s, probe, _path, problems) => {
+      const tag = randomBytes(3).toString('hex');
       // Replies to the probe come back on org-a's own outbound stream to probe.test, which this listener receives.
       const inbound = new DialbackAuthority(probe.domain, probe.address, probe.tls);
       await inbound.start();
@@ -171,35 +184,25 @@ describe('SEC-BAD-INPUT: malformed federation traffic is rejected with an error 
         stream.close();
         await inbound.stop();
       }
-    }
-    await path.check('input with wrong types');
-    if (problems.length > 0) throw new ConformanceFailure(problems.join('\n'));
+    },
   });
 
-  scenario('oversized or expanding input (M: an event over 65 536 bytes; X: a DTD with nested entity expansion) is rejected, and the server keeps serving', {
-    requirements: ['SEC-BAD-INPUT'],
-    clause: {
-      matrix: 'Server-Server API "Size limits" (room events): "The complete event MUST NOT be larger than 65536 bytes, when formatted with the federation event format, '
-        + 'including any signatures, and encoded as Canonical JSON"; "Checks performed on receipt of a PDU": an invalid event "is dropped".',
-      xmpp: 'RFC 6120 §11.1 "XML Restrictions": the XML used in XMPP MUST NOT contain a document type declaration or entity declarations; an entity that receives them '
-        + '"MUST close the stream with a <restricted-xml/> stream error"; OWASP XML entity expansion ("billion laughs", KS i.9.14).',
+  badInputScenario('oversized or expanding input (M: an event over 65 536 bytes; X: a DTD with nested entity expansion) is rejected, and the server keeps serving', {
+    matrix: 'Server-Server API "Size limits" (room events): "The complete event MUST NOT be larger than 65536 bytes, when formatted with the federation event format, '
+      + 'including any signatures, and encoded as Canonical JSON"; "Checks performed on receipt of a PDU": an invalid event "is dropped".',
+    xmpp: 'RFC 6120 §11.1 "XML Restrictions": the XML used in XMPP MUST NOT contain a document type declaration or entity declarations; an entity that receives them '
+      + '"MUST close the stream with a <restricted-xml/> stream error"; OWASP XML entity expansion ("billion laughs", KS i.9.14).',
+  }, {
+    label: 'oversized or expanding input',
+    matrix: async (s, m, problems) => {
+      const tag = randomBytes(3).toString('hex');
+      const { pdu, id } = m.peer.message(m.joined, `oversized ${tag} ${'x'.repeat(70_000)}`);
+      const r = await m.peer.sendTransaction(matrixTargetOf(s.lab), [pdu]);
+      s.note(`event ${id} of ${JSON.stringify(pdu).length} bytes → ${note(r)}`);
+      await m.probeStillHeard('an oversized event');
+      if (!neverShown(m, `oversized ${tag}`)) problems.push(`an event of ${JSON.stringify(pdu).length} bytes (${id}) was accepted and shown to alice`);
     },
-  }, async (s) => {
-    peerProbeOf(s.lab); // NOT-RUN at once where the lab has no name for the probe peer
-    const path = await orgBPath(s);
-    const problems: string[] = [];
-    const tag = randomBytes(3).toString('hex');
-    if (s.protocol === 'matrix') {
-      await withMatrixPeer(s, async (peer) => {
-        const m = await matrixSetUp(s, peer, path.room, path.alice);
-        const { pdu, id } = peer.message(m.joined, `oversized ${tag} ${'x'.repeat(70_000)}`);
-        const r = await peer.sendTransaction(matrixTargetOf(s.lab), [pdu]);
-        s.note(`event ${id} of ${JSON.stringify(pdu).length} bytes → ${note(r)}`);
-        await m.probeStillHeard('an oversized event');
-        if (!neverShown(m, `oversized ${tag}`)) problems.push(`an event of ${JSON.stringify(pdu).length} bytes (${id}) was accepted and shown to alice`);
-      });
-    } else {
-      const probe = peerProbeOf(s.lab);
+    xmpp: async (s, probe, path, problems) => {
       const stream = await S2sStream.connect(probe.domain, s2sTargetOf(s.lab));
       try {
         const entities = ['<!ENTITY l0 "lol">', ...Array.from({ length: 9 }, (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`)].join('');
@@ -213,8 +216,6 @@ describe('SEC-BAD-INPUT: malformed federation traffic is rejected with an error 
         s.note(stream.log.join('\n'));
         stream.close();
       }
-    }
-    await path.check('oversized or expanding input');
-    if (problems.length > 0) throw new ConformanceFailure(problems.join('\n'));
+    },
   });
 });
