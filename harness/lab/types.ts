@@ -63,6 +63,8 @@ export interface OrganisationDescription {
    * media), for the probes that check what a server holds (harness/probes/server-store.ts). Absent elsewhere.
    */
   storeDir?: string;
+  /** Native lab: what it changes in the product's stock configuration (harness/lab/native/deviations.ts), for reports. */
+  labDeviations?: readonly string[];
 }
 
 /** Lifecycle controls a lab offers to scenarios (the native lab: all; an external target: what it declares). */

@@ -73,7 +73,7 @@ export function buildReport(input: ReportInput): Report {
       ...(input.note ? { note: input.note } : {}),
       lab: {
         provider: lab?.provider ?? 'none',
-        organisations: lab ? Object.values(lab.organisations).map((o) => ({ name: o.name, domain: o.domain, product: o.product, implementation: o.implementation, version: o.version, role: roles[o.name] ?? '' })) : [],
+        organisations: lab ? Object.values(lab.organisations).map((o) => ({ name: o.name, domain: o.domain, product: o.product, implementation: o.implementation, version: o.version, role: roles[o.name] ?? '', ...(o.labDeviations?.length ? { deviations: [...o.labDeviations] } : {}) })) : [],
       },
     },
     product: {

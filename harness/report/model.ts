@@ -14,7 +14,11 @@ export interface Report {
     endedAt?: string;
     /** Why the run is incomplete, when it is. */
     note?: string;
-    lab: { provider: string; organisations: Array<{ name: string; domain: string; product: string; implementation: string; version: string; role: string }> };
+    lab: {
+      provider: string;
+      /** deviations: what the lab changed in the product's stock configuration (native lab). */
+      organisations: Array<{ name: string; domain: string; product: string; implementation: string; version: string; role: string; deviations?: string[] }>;
+    };
   };
   product: {
     id: string;

@@ -11,6 +11,7 @@ import { organisationNames, type OrganisationDescription, type OrgName } from '.
 import type { Assignment, LabProvider, RunningLab } from '../provider.ts';
 import type { NativeAdapter, OrganisationPlan, Progress } from './adapter.ts';
 import { assertPortsFree, labAddresses } from './addresses.ts';
+import { labDeviationsOf } from './deviations.ts';
 import { nativeAdapters } from './registry.ts';
 import { clearState, readState, writeState, type LabState } from './state.ts';
 
@@ -103,7 +104,7 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       running[org] = result.processes;
       state.processes.push(...result.processes);
       writeState(state);
-      organisations[org] = { ...result.description, logDir: plans[org].dir, storeDir: plans[org].dir };
+      organisations[org] = { ...result.description, logDir: plans[org].dir, storeDir: plans[org].dir, labDeviations: labDeviationsOf(result.description.implementation) };
       return organisations[org];
     };
     const stop = async (org: OrgName, p: Progress) => {
