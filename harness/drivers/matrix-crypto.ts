@@ -21,6 +21,7 @@ import {
 } from 'matrix-js-sdk';
 import {
   CryptoEvent,
+  decodeRecoveryKey,
   VerificationPhase,
   VerificationRequestEvent,
   VerifierEvent,
@@ -90,6 +91,7 @@ export class EncryptedMatrixClient {
     const client = createClient({
       baseUrl, userId: login.user_id, accessToken: login.access_token, deviceId: login.device_id,
       logger: quietLogger, scheduler: new MatrixScheduler(() => -1),
+      cryptoCallbacks: {}, // one object the SDK's secret storage shares, filled in by setUpRecovery / recover
     });
     unrefRequestTimeouts(client);
     await client.initRustCrypto({ useIndexedDB: false });
@@ -314,24 +316,6 @@ export class EncryptedMatrixClient {
     return crypto;
   }
 
-  /**
-   * Create a new server-side key backup version (Client-Server API "Server-side key backups",
-   * m.megolm_backup.v1.curve25519-aes-sha2); the SDK then uploads every room key this device holds, now and later.
-   * Returns the version and the backup decryption key (what a recovery key encodes).
-   */
-  async createKeyBackup(): Promise<{ version: string; key: Uint8Array; ms: number }> {
-    const t0 = performance.now();
-    await this.cryptoApi().resetKeyBackup();
-    // resetKeyBackup starts the backup engine without waiting; the check decides whether it is trusted and enabled.
-    const check = await this.cryptoApi().checkKeyBackupAndEnable();
-    const version = await this.cryptoApi().getActiveSessionBackupVersion();
-    const key = await this.cryptoApi().getSessionBackupPrivateKey();
-    if (!version || !key) throw new Error(`${this.account.address}: resetKeyBackup left no active backup (version ${version ?? 'none'}, server's ${check?.backupInfo.version ?? 'none'}, trusted ${String(check?.trustInfo.trusted)})`);
-    const ms = Math.round(performance.now() - t0);
-    this.lines.push(`created key backup version ${version} (${ms} ms)`);
-    return { version, key, ms };
-  }
-
   /** Wait until the server says backup `version` holds at least `count` keys (GET /room_keys/version/{version}). */
   async untilBackedUp(version: string, count: number, timeoutMs = 30_000): Promise<number> {
     const path = `/room_keys/version/${encodeURIComponent(version)}`;
@@ -345,14 +329,44 @@ export class EncryptedMatrixClient {
     }
   }
 
-  /** On a device that never received the room keys: take the backup decryption key, download backup `version` and import it. */
-  async restoreKeyBackup(version: string, key: Uint8Array): Promise<{ total: number; imported: number; ms: number }> {
+  /** Answer the SDK's secret-storage prompts with `key` (what the user would type as the recovery key). */
+  private useSecretStorageKey(key: Uint8Array): void {
+    this.client.cryptoCallbacks.getSecretStorageKey = async ({ keys }) => {
+      const id = Object.keys(keys)[0];
+      return id ? [id, key] : null;
+    };
+  }
+
+  /**
+   * Set up recovery as a user does: a random recovery key, secret storage (4S, Client-Server API "Secret storage":
+   * the secrets encrypted in account data on this user's server) holding a new key backup's decryption key.
+   * Returns the recovery key as the user would write it down (base58) and the backup version.
+   */
+  async setUpRecovery(): Promise<{ recoveryKey: string; version: string; ms: number }> {
     const t0 = performance.now();
-    await this.cryptoApi().storeSessionBackupPrivateKey(key, version);
+    const generated = await this.cryptoApi().createRecoveryKeyFromPassphrase();
+    if (!generated.encodedPrivateKey) throw new Error(`${this.account.address}: no encoded recovery key`);
+    this.useSecretStorageKey(generated.privateKey);
+    await this.cryptoApi().bootstrapSecretStorage({ createSecretStorageKey: async () => generated, setupNewSecretStorage: true, setupNewKeyBackup: true });
+    // The new backup's engine is started without waiting; the check decides whether it is trusted and enabled.
+    await this.cryptoApi().checkKeyBackupAndEnable();
+    const version = await this.cryptoApi().getActiveSessionBackupVersion();
+    if (!version) throw new Error(`${this.account.address}: bootstrapSecretStorage left no active key backup`);
+    const ms = Math.round(performance.now() - t0);
+    this.lines.push(`recovery set up: secret storage and key backup version ${version} (${ms} ms)`);
+    return { recoveryKey: generated.encodedPrivateKey, version, ms };
+  }
+
+  /** On a new device: the user types the recovery key; the backup key comes out of secret storage, then the backup is restored. */
+  async recover(recoveryKey: string): Promise<{ version: string; total: number; imported: number; ms: number }> {
+    const t0 = performance.now();
+    this.useSecretStorageKey(decodeRecoveryKey(recoveryKey));
+    await this.cryptoApi().loadSessionBackupPrivateKeyFromSecretStorage();
+    const version = (await this.cryptoApi().getKeyBackupInfo())?.version ?? '?';
     const { total, imported } = await this.cryptoApi().restoreKeyBackup();
     const ms = Math.round(performance.now() - t0);
-    this.lines.push(`restored key backup ${version}: ${imported} of ${total} keys imported (${ms} ms)`);
-    return { total, imported, ms };
+    this.lines.push(`recovered with the recovery key: backup key from secret storage, backup ${version} restored, ${imported} of ${total} keys imported (${ms} ms)`);
+    return { version, total, imported, ms };
   }
 
   /**

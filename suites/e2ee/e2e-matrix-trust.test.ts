@@ -28,12 +28,12 @@ async function encryptedDm(s: Session, alice: EncryptedMatrixClient, bob: Encryp
   return room;
 }
 
-scenario('E2E-BACKUP: alice (org-a) backs up her room keys on her server; her new device restores them and decrypts the history with bob (org-b)', { requirements: ['E2E-BACKUP'], clause: { matrix: 'Matrix Client-Server API §End-to-End Encryption "Server-side key backups" (POST /room_keys/version, PUT and GET /room_keys/keys; m.megolm_backup.v1.curve25519-aes-sha2)' } }, async (s) => {
+scenario('E2E-BACKUP: alice (org-a) backs up her room keys on her server; her new device restores them with her recovery key and decrypts the history with bob (org-b)', { requirements: ['E2E-BACKUP'], clause: { matrix: 'Matrix Client-Server API §End-to-End Encryption "Server-side key backups" (POST /room_keys/version, PUT and GET /room_keys/keys; m.megolm_backup.v1.curve25519-aes-sha2) and §Secret storage (m.secret_storage.v1.aes-hmac-sha2 in account data; the backup key as m.megolm_backup.v1)' } }, async (s) => {
   const alice = await s.encryptedUser('org-a', 'alice');
   const bob = await s.encryptedUser('org-b', 'bob');
   noteSetup(s, [alice, bob]);
-  const backup = await alice.createKeyBackup();
-  s.note(`${alice.account.address} created key backup version ${backup.version} on ${alice.account.org.domain} (${backup.ms} ms)`);
+  const backup = await alice.setUpRecovery();
+  s.note(`${alice.account.address} set up recovery on ${alice.account.org.domain}: secret storage and key backup version ${backup.version} (${backup.ms} ms)`);
   const room = await encryptedDm(s, alice, bob);
 
   const fromAlice = secret('alice');
@@ -54,8 +54,8 @@ scenario('E2E-BACKUP: alice (org-a) backs up her room keys on her server; her ne
     const before = await aliceNew.tryDecrypt(await aliceNew.rawEvent(room, eventId));
     if (before.body !== undefined) throw new Error(`the new device ${aliceNew.deviceId} decrypted ${eventId} before restoring the backup: the scenario cannot tell what the backup gave`);
   }
-  const restored = await aliceNew.restoreKeyBackup(backup.version, backup.key);
-  s.note(`new device ${aliceNew.deviceId} restored backup ${backup.version}: ${restored.imported} of ${restored.total} keys imported (${restored.ms} ms)`);
+  const restored = await aliceNew.recover(backup.recoveryKey);
+  s.note(`new device ${aliceNew.deviceId}, given the recovery key, read the backup key from secret storage and restored backup ${restored.version}: ${restored.imported} of ${restored.total} keys imported (${restored.ms} ms)`);
   if (restored.imported < 2) throw new ConformanceFailure(`${alice.account.org.domain} returned ${restored.total} keys from backup ${backup.version} (${restored.imported} imported); 2 were backed up`);
   for (const [eventId, body] of history) {
     const after = await aliceNew.tryDecrypt(await aliceNew.rawEvent(room, eventId));
