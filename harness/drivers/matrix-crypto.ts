@@ -19,6 +19,17 @@ import {
   type MatrixClient,
   type RoomMember,
 } from 'matrix-js-sdk';
+import {
+  CryptoEvent,
+  decodeRecoveryKey,
+  VerificationPhase,
+  VerificationRequestEvent,
+  VerifierEvent,
+  type CryptoApi,
+  type ShowSasCallbacks,
+  type VerificationRequest,
+  type Verifier,
+} from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { ConformanceFailure } from '../verdict/failure.ts';
 import { defaultWaitMs, type Account } from './driver.ts';
 import { quietLogger, unrefRequestTimeouts } from './matrix.ts';
@@ -80,6 +91,7 @@ export class EncryptedMatrixClient {
     const client = createClient({
       baseUrl, userId: login.user_id, accessToken: login.access_token, deviceId: login.device_id,
       logger: quietLogger, scheduler: new MatrixScheduler(() => -1),
+      cryptoCallbacks: {}, // one object the SDK's secret storage shares, filled in by setUpRecovery / recover
     });
     unrefRequestTimeouts(client);
     await client.initRustCrypto({ useIndexedDB: false });
@@ -294,6 +306,154 @@ export class EncryptedMatrixClient {
     if (this.closed) return;
     this.closed = true;
     this.client.stopClient(); // also stops the Rust crypto backend
+  }
+
+  // ── Trust: server-side key backup (E2E-BACKUP), cross-signing and SAS verification (E2E-VERIFY) ──
+
+  private cryptoApi(): CryptoApi {
+    const crypto = this.client.getCrypto();
+    if (!crypto) throw new Error(`${this.account.address}: no crypto backend`);
+    return crypto;
+  }
+
+  /** Wait until the server says backup `version` holds at least `count` keys (GET /room_keys/version/{version}). */
+  async untilBackedUp(version: string, count: number, timeoutMs = 30_000): Promise<number> {
+    const path = `/room_keys/version/${encodeURIComponent(version)}`;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const info = await this.client.http.authedRequest<{ count?: number }>(Method.Get, path);
+      const held = info.count ?? 0;
+      if (held >= count) { this.lines.push(`server holds ${held} keys in backup ${version}`); return held; }
+      if (Date.now() > deadline) throw new ConformanceFailure(`${this.account.address}: backup ${version} holds ${held} keys after ${timeoutMs} ms, expected ${count}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  /** Answer the SDK's secret-storage prompts with `key` (what the user would type as the recovery key). */
+  private useSecretStorageKey(key: Uint8Array): void {
+    this.client.cryptoCallbacks.getSecretStorageKey = async ({ keys }) => {
+      const id = Object.keys(keys)[0];
+      return id ? [id, key] : null;
+    };
+  }
+
+  /**
+   * Set up recovery as a user does: a random recovery key, secret storage (4S, Client-Server API "Secret storage":
+   * the secrets encrypted in account data on this user's server) holding a new key backup's decryption key.
+   * Returns the recovery key as the user would write it down (base58) and the backup version.
+   */
+  async setUpRecovery(): Promise<{ recoveryKey: string; version: string; ms: number }> {
+    const t0 = performance.now();
+    const generated = await this.cryptoApi().createRecoveryKeyFromPassphrase();
+    if (!generated.encodedPrivateKey) throw new Error(`${this.account.address}: no encoded recovery key`);
+    this.useSecretStorageKey(generated.privateKey);
+    await this.cryptoApi().bootstrapSecretStorage({ createSecretStorageKey: async () => generated, setupNewSecretStorage: true, setupNewKeyBackup: true });
+    // The new backup's engine is started without waiting; the check decides whether it is trusted and enabled.
+    await this.cryptoApi().checkKeyBackupAndEnable();
+    const version = await this.cryptoApi().getActiveSessionBackupVersion();
+    if (!version) throw new Error(`${this.account.address}: bootstrapSecretStorage left no active key backup`);
+    const ms = Math.round(performance.now() - t0);
+    this.lines.push(`recovery set up: secret storage and key backup version ${version} (${ms} ms)`);
+    return { recoveryKey: generated.encodedPrivateKey, version, ms };
+  }
+
+  /** On a new device: the user types the recovery key; the backup key comes out of secret storage, then the backup is restored. */
+  async recover(recoveryKey: string): Promise<{ version: string; total: number; imported: number; ms: number }> {
+    const t0 = performance.now();
+    this.useSecretStorageKey(decodeRecoveryKey(recoveryKey));
+    await this.cryptoApi().loadSessionBackupPrivateKeyFromSecretStorage();
+    const version = (await this.cryptoApi().getKeyBackupInfo())?.version ?? '?';
+    const { total, imported } = await this.cryptoApi().restoreKeyBackup();
+    const ms = Math.round(performance.now() - t0);
+    this.lines.push(`recovered with the recovery key: backup key from secret storage, backup ${version} restored, ${imported} of ${total} keys imported (${ms} ms)`);
+    return { version, total, imported, ms };
+  }
+
+  /**
+   * Create and upload this user's cross-signing keys (master, self-signing, user-signing; Client-Server API
+   * "Cross-signing"). The upload may ask for user-interactive auth: answered with the account's password.
+   */
+  async bootstrapCrossSigning(): Promise<{ ms: number }> {
+    const t0 = performance.now();
+    const password = { type: 'm.login.password', identifier: { type: 'm.id.user', user: this.account.localpart }, password: this.account.password };
+    await this.cryptoApi().bootstrapCrossSigning({
+      authUploadDeviceSigningKeys: async (makeRequest) => {
+        try {
+          return await makeRequest(null);
+        } catch (error) {
+          const session = (error as { data?: { session?: string } }).data?.session;
+          if ((error as { httpStatus?: number }).httpStatus !== 401) throw error;
+          return makeRequest({ ...password, ...(session ? { session } : {}) });
+        }
+      },
+    });
+    if (!(await this.cryptoApi().isCrossSigningReady())) throw new Error(`${this.account.address}: cross-signing not ready after bootstrap`);
+    const ms = Math.round(performance.now() - t0);
+    this.lines.push(`cross-signing keys created and uploaded (${ms} ms)`);
+    return { ms };
+  }
+
+  /**
+   * Interactive SAS verification of `other`'s device, started by this device over to-device messages
+   * (Client-Server API "Key verification framework", "Short Authentication String (SAS) verification"). Both
+   * clients are in this process, so the two displayed SAS are compared here: equal → both confirm; different →
+   * mismatch (ConformanceFailure, someone in the path changed a key).
+   */
+  async verifyBySas(other: EncryptedMatrixClient, timeoutMs = 60_000): Promise<{ decimal: string; emoji: string; ms: number }> {
+    const t0 = performance.now();
+    const bounded = <T>(promise: Promise<T>, what: string): Promise<T> => new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ConformanceFailure(`SAS verification ${this.account.address} → ${other.account.address}: ${what} not within ${timeoutMs} ms`)), timeoutMs);
+      promise.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
+    });
+    const phase = (request: VerificationRequest, wanted: VerificationPhase, what: string): Promise<void> => bounded(new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (request.phase === VerificationPhase.Cancelled) reject(new ConformanceFailure(`${what}: cancelled (${request.cancellationCode ?? '?'})`));
+        else if (request.phase >= wanted) { request.off(VerificationRequestEvent.Change, check); resolve(); }
+      };
+      request.on(VerificationRequestEvent.Change, check);
+      check();
+    }), what);
+    const sasOf = (verifier: Verifier): Promise<ShowSasCallbacks> => new Promise((resolve) => {
+      const shown = verifier.getShowSasCallbacks();
+      if (shown) resolve(shown); else verifier.once(VerifierEvent.ShowSas, resolve);
+    });
+
+    const incoming = new Promise<VerificationRequest>((resolve) => other.client.once(CryptoEvent.VerificationRequestReceived, resolve));
+    const request = await this.cryptoApi().requestDeviceVerification(other.userId, other.deviceId);
+    this.lines.push(`verification request to ${other.userId} device ${other.deviceId} sent (to-device)`);
+    const theirs = await bounded(incoming, `the request reaching ${other.account.address}`);
+    await theirs.accept();
+    await phase(request, VerificationPhase.Ready, 'the request accepted');
+    const verifier = await request.startVerification('m.sas.v1');
+    await phase(theirs, VerificationPhase.Started, 'the SAS start reaching the other side');
+    const theirVerifier = theirs.verifier;
+    if (!theirVerifier) throw new Error(`${other.account.address}: no verifier after m.key.verification.start`);
+    const mineShown = sasOf(verifier);
+    const theirsShown = sasOf(theirVerifier);
+    const done = Promise.all([verifier.verify(), theirVerifier.verify()]);
+    done.catch(() => undefined); // awaited below; a rejection before then is not unhandled
+    const [mine, their] = await bounded(Promise.all([mineShown, theirsShown]), 'the SAS shown on both devices');
+    const show = (sas: ShowSasCallbacks) => ({ decimal: sas.sas.decimal?.join(' ') ?? '', emoji: sas.sas.emoji?.map(([e]) => e).join('') ?? '' });
+    const a = show(mine);
+    const b = show(their);
+    this.lines.push(`SAS on ${this.account.address}: ${a.decimal} ${a.emoji}; on ${other.account.address}: ${b.decimal} ${b.emoji}`);
+    if (a.decimal !== b.decimal || a.emoji !== b.emoji) {
+      mine.mismatch();
+      throw new ConformanceFailure(`the two devices show different SAS (${a.decimal} vs ${b.decimal}): the keys exchanged were not the same`);
+    }
+    await Promise.all([mine.confirm(), their.confirm()]);
+    await bounded(done, 'both sides done (m.key.verification.mac, m.key.verification.done)');
+    const ms = Math.round(performance.now() - t0);
+    this.lines.push(`SAS verification with ${other.userId} done (${ms} ms)`);
+    return { ...a, ms };
+  }
+
+  /** Whether this device sees `userId`'s identity as cross-signing verified (and the device `deviceId`, if given). */
+  async sees(userId: string, deviceId?: string): Promise<{ identity: boolean; device?: boolean }> {
+    const identity = (await this.cryptoApi().getUserVerificationStatus(userId)).isCrossSigningVerified();
+    if (!deviceId) return { identity };
+    const device = (await this.cryptoApi().getDeviceVerificationStatus(userId, deviceId))?.crossSigningVerified ?? false;
+    return { identity, device };
   }
 }
 

@@ -77,6 +77,8 @@ export interface LabSettings {
    * silently sends plaintext". The server runs as stock.
    */
   e2eeClientPlaintext?: boolean;
+  /** true: new private rooms and DMs are encrypted without the client asking (Synapse encryption_enabled_by_default_for_room_type: invite) — the E2E-DEFAULT positive variant. */
+  e2eeByDefault?: boolean;
   /**
    * false: the server logs only warnings and errors (Synapse's root logger at WARNING), the AUD-ACCOUNT negative
    * control "logging off". The lab logs at INFO otherwise.
@@ -149,7 +151,7 @@ type BooleanSetting = { [K in keyof LabSettings]-?: NonNullable<LabSettings[K]> 
 const booleanSettings = Object.keys({
   federation: true, s2sRequireEncryption: true, serverKeysExpired: true, wellKnownWrongPort: true, clientPlaintext: true,
   stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
-  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true, serverLogging: true, retention: true,
+  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true, e2eeByDefault: true, serverLogging: true, retention: true,
 } satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */

@@ -28,7 +28,7 @@ const WELL_KNOWN_PORT = 443;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', 'serverLogging', ...retentionSwitches, ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', 'e2eeByDefault', 'serverLogging', ...retentionSwitches, ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -296,6 +296,8 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
     // endpoints are not served at all.
     config.enable_media_repo = false;
   }
+  // E2E-DEFAULT: rooms created with the private_chat or trusted_private_chat preset get m.room.encryption.
+  if (plan.settings.e2eeByDefault === true) config.encryption_enabled_by_default_for_room_type = 'invite';
   if (plan.settings.presence === false) {
     // Synapse's documented switch: no presence is tracked, sent over federation or accepted from it.
     config.presence = { enabled: false };
