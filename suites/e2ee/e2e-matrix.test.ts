@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import type { EncryptedMatrixClient } from '../../harness/drivers/matrix-crypto.ts';
 import { clientApiAccess } from '../../harness/drivers/matrix.ts';
+import { searchStore, storeFiles } from '../../harness/probes/server-store.ts';
+import { operatorReadsRoomMessages } from '../../harness/provisioning/operator.ts';
 import type { Session } from '../../harness/scenario/scenario.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable } from '../../harness/verdict/failure.ts';
@@ -84,23 +86,64 @@ async function whatServerHolds(reader: EncryptedMatrixClient, room: string): Pro
   return text;
 }
 
-scenario('E2E-BLIND: neither server serves the plaintext of an encrypted DM, only its ciphertext', { requirements: ['E2E-BLIND'], clause: { matrix: `${megolmClause}; m.room.encrypted carries only algorithm, sender_key, device_id, session_id and ciphertext` } }, async (s) => {
+/** What one place a server keeps shows of the message: whether the plaintext and the ciphertext are in it. */
+interface View { place: string; plaintext: boolean; ciphertext: boolean; detail: string }
+
+/** Check a view: the plaintext in it is a finding; neither plaintext nor ciphertext means the probe read the wrong place. */
+function judge(s: Session, holder: string, view: View, findings: string[]): void {
+  s.note(`${holder} ${view.place}: ciphertext present ${view.ciphertext}, plaintext present ${view.plaintext}${view.detail ? ` (${view.detail})` : ''}`);
+  if (view.plaintext) findings.push(`${holder}'s ${view.place}`);
+  else if (!view.ciphertext) throw new Error(`${holder}'s ${view.place} shows neither the plaintext nor the ciphertext: the probe cannot decide`);
+}
+
+/**
+ * The org's files on disk (databases with their WAL, media; logs too: a server that logs a plaintext holds it),
+ * byte-searched for both needles; retried for up to 15 s until one shows, as the write may lag the delivery.
+ */
+async function storeView(storeDir: string, plaintext: string, ciphertext: string | undefined): Promise<View> {
+  const needles = ciphertext ? [plaintext, ciphertext] : [plaintext];
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const hits = searchStore(storeDir, needles, { logs: true });
+    const where = (needle: string) => [...new Set(hits.filter((h) => h.needle === needle).map((h) => h.file))];
+    const view = {
+      place: 'store on disk (databases incl. WAL, media, logs)',
+      plaintext: where(plaintext).length > 0,
+      ciphertext: ciphertext !== undefined && where(ciphertext).length > 0,
+      detail: `plaintext in [${where(plaintext).join(', ')}], ciphertext in [${ciphertext ? where(ciphertext).join(', ') : ''}] of ${storeFiles(storeDir, { logs: true }).length} files`,
+    };
+    if (view.plaintext || view.ciphertext || Date.now() > deadline) return view;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+scenario('E2E-BLIND: neither server holds the plaintext of an encrypted DM (client API, admin API, store on disk), only its ciphertext', { requirements: ['E2E-BLIND'], clause: { matrix: `${megolmClause}; m.room.encrypted carries only algorithm, sender_key, device_id, session_id and ciphertext` } }, async (s) => {
   const { alice, bob, room } = await encryptedDm(s);
   const body = secret('alice');
   const eventId = await alice.send(room, body);
   const received = await bob.received(eventId);
+  s.note(`${eventId} travelled as ${received.wireType}${received.ciphertext ? `, ciphertext ${received.ciphertext.length} chars` : ', with no ciphertext'}`);
+  // Needles: the random word of the plaintext, and a 40-character piece of the Megolm ciphertext (base64, stored as is).
   const plaintextWord = body.split(' ').at(-1)!;
-  const holdsPlaintext: string[] = [];
+  const ciphertextPiece = received.ciphertext?.slice(0, 40);
+  const has = (text: string, needle: string | undefined) => needle !== undefined && text.includes(needle);
+  const findings: string[] = [];
   for (const [holder, reader] of [['org-a', alice], ['org-b', bob]] as const) {
-    const held = await whatServerHolds(reader, room);
-    const hasCiphertext = received.ciphertext !== undefined && held.includes(received.ciphertext);
-    const hasPlaintext = held.includes(plaintextWord);
-    s.note(`${holder} (${reader.account.org.domain}) /messages for ${room}: ${eventId} as ${received.wireType}; its ciphertext present: ${hasCiphertext}; the plaintext present: ${hasPlaintext}`);
-    if (hasPlaintext) holdsPlaintext.push(holder);
-    else if (!hasCiphertext) throw new Error(`${holder}'s server serves neither the plaintext nor the ciphertext of ${eventId}: the probe cannot decide`);
+    const org = reader.account.org;
+    const served = await whatServerHolds(reader, room);
+    judge(s, holder, { place: 'client API (GET /rooms/{id}/messages)', plaintext: has(served, plaintextWord), ciphertext: has(served, ciphertextPiece), detail: '' }, findings);
+    const admin = await operatorReadsRoomMessages(org, room);
+    if (admin?.status === 200 && admin.fields) {
+      const text = JSON.stringify(admin.fields);
+      judge(s, holder, { place: `admin API (${admin.command.split('?')[0]})`, plaintext: has(text, plaintextWord), ciphertext: has(text, ciphertextPiece), detail: '' }, findings);
+    } else {
+      s.note(`${holder}: no admin view of the room's messages (${admin ? `${admin.command} answered ${admin.status}` : `provisioning ${org.provisioning.method} gives no admin API`})`);
+    }
+    if (org.storeDir) judge(s, holder, await storeView(org.storeDir, plaintextWord, ciphertextPiece), findings);
+    else s.note(`${holder}: the lab gives no store folder; what the server keeps on disk is not inspected`);
   }
-  if (holdsPlaintext.length > 0) {
-    throw new ConformanceFailure(`${holdsPlaintext.join(' and ')} hold the plaintext of ${eventId} (it travelled as ${received.wireType}${received.ciphertext ? '' : ', with no ciphertext'})`);
+  if (findings.length > 0) {
+    throw new ConformanceFailure(`the plaintext of ${eventId} is in ${findings.join(', ')} (it travelled as ${received.wireType}${received.ciphertext ? '' : ', with no ciphertext'})`);
   }
 });
 
