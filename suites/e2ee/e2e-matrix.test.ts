@@ -46,8 +46,38 @@ async function allDecrypt(s: Session, readers: EncryptedMatrixClient[], eventId:
   }
 }
 
+/** POST /_matrix/client/v3/keys/<what> as `asker`, answering the parsed JSON. */
+async function keysRequest(asker: EncryptedMatrixClient, what: 'query' | 'claim', body: unknown): Promise<Record<string, Record<string, Record<string, unknown>>>> {
+  const { baseUrl, accessToken } = asker.access();
+  const response = await request(`${baseUrl}/_matrix/client/v3/keys/${what}`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`POST /keys/${what} on ${baseUrl} answered ${response.statusCode}: ${text.slice(0, 200)}`);
+  return JSON.parse(text) as Record<string, Record<string, Record<string, unknown>>>;
+}
+
+/**
+ * `asker`'s server fetches `owner`'s device keys and claims one of its one-time keys — from `owner`'s server over
+ * federation — as the sending client's crypto must before it can share a room key. What was refused is the failure.
+ */
+async function fetchesKeysOf(s: Session, asker: EncryptedMatrixClient, owner: EncryptedMatrixClient): Promise<void> {
+  const query = await keysRequest(asker, 'query', { device_keys: { [owner.userId]: [] } });
+  const devices = Object.keys(query.device_keys?.[owner.userId] ?? {});
+  const claim = await keysRequest(asker, 'claim', { one_time_keys: { [owner.userId]: { [owner.deviceId]: 'signed_curve25519' } } });
+  const claimed = Object.keys((claim.one_time_keys?.[owner.userId]?.[owner.deviceId] ?? {}) as Record<string, unknown>);
+  s.note(`${asker.account.address} via ${asker.account.org.domain}: /keys/query for ${owner.userId} lists devices [${devices.join(', ')}], failures ${JSON.stringify(query.failures ?? {})}; /keys/claim gave ${claimed.length ? claimed.join(', ') : 'no key'}, failures ${JSON.stringify(claim.failures ?? {})}`);
+  const refused: string[] = [];
+  if (!devices.includes(owner.deviceId)) refused.push(`/keys/query does not list device ${owner.deviceId} (failures ${JSON.stringify(query.failures ?? {})})`);
+  if (claimed.length === 0) refused.push(`/keys/claim gave no one-time key (failures ${JSON.stringify(claim.failures ?? {})})`);
+  if (refused.length > 0) {
+    throw new ConformanceFailure(`${asker.account.org.domain} could not get ${owner.userId}'s device keys from ${owner.account.org.domain} for ${asker.account.address}: ${refused.join('; ')}`);
+  }
+}
+
 scenario('E2E-DM: alice (org-a) and bob (org-b) in an encrypted DM each decrypt the other', { requirements: ['E2E-DM'], clause: { matrix: megolmClause } }, async (s) => {
   const { alice, bob, room } = await encryptedDm(s);
+  // Each side's server must obtain the other's keys over federation (a refusal is named here, not left to a decryption timeout).
+  await fetchesKeysOf(s, alice, bob);
+  await fetchesKeysOf(s, bob, alice);
   if (!bob.isEncrypted(room)) throw new ConformanceFailure(`${bob.account.address}'s server shows ${room} without m.room.encryption`);
 
   const fromAlice = secret('alice');
