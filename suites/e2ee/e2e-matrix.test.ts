@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import type { EncryptedMatrixClient } from '../../harness/drivers/matrix-crypto.ts';
 import { clientApiAccess } from '../../harness/drivers/matrix.ts';
+import { eventId as pduEventId, type MatrixPeer } from '../../harness/probes/matrix-peer.ts';
 import { searchStore, storeFiles } from '../../harness/probes/server-store.ts';
 import { operatorReadsRoomMessages } from '../../harness/provisioning/operator.ts';
+import { matrixTargetOf, withMatrixPeer } from '../../harness/scenario/peer-probe.ts';
 import type { Session } from '../../harness/scenario/scenario.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable } from '../../harness/verdict/failure.ts';
@@ -147,33 +149,72 @@ async function storeView(storeDir: string, plaintext: string, ciphertext: string
   }
 }
 
-scenario('E2E-BLIND: neither server holds the plaintext of an encrypted DM (client API, admin API, store on disk), only its ciphertext', { requirements: ['E2E-BLIND'], clause: { matrix: `${megolmClause}; m.room.encrypted carries only algorithm, sender_key, device_id, session_id and ciphertext` } }, async (s) => {
-  const { alice, bob, room } = await encryptedDm(s);
-  const body = secret('alice');
-  const eventId = await alice.send(room, body);
-  const received = await bob.received(eventId);
-  s.note(`${eventId} travelled as ${received.wireType}${received.ciphertext ? `, ciphertext ${received.ciphertext.length} chars` : ', with no ciphertext'}`);
-  // Needles: the random word of the plaintext, and a 40-character piece of the Megolm ciphertext (base64, stored as is).
-  const plaintextWord = body.split(' ').at(-1)!;
-  const ciphertextPiece = received.ciphertext?.slice(0, 40);
-  const has = (text: string, needle: string | undefined) => needle !== undefined && text.includes(needle);
-  const findings: string[] = [];
-  for (const [holder, reader] of [['org-a', alice], ['org-b', bob]] as const) {
-    const org = reader.account.org;
-    const served = await whatServerHolds(reader, room);
-    judge(s, holder, { place: 'client API (GET /rooms/{id}/messages)', plaintext: has(served, plaintextWord), ciphertext: has(served, ciphertextPiece), detail: '' }, findings);
-    const admin = await operatorReadsRoomMessages(org, room);
-    if (admin?.status === 200 && admin.fields) {
-      const text = JSON.stringify(admin.fields);
-      judge(s, holder, { place: `admin API (${admin.command.split('?')[0]})`, plaintext: has(text, plaintextWord), ciphertext: has(text, ciphertextPiece), detail: '' }, findings);
-    } else {
-      s.note(`${holder}: no admin view of the room's messages (${admin ? `${admin.command} answered ${admin.status}` : `provisioning ${org.provisioning.method} gives no admin API`})`);
-    }
-    if (org.storeDir) judge(s, holder, await storeView(org.storeDir, plaintextWord, ciphertextPiece), findings);
-    else s.note(`${holder}: the lab gives no store folder; what the server keeps on disk is not inspected`);
+/** `reader` opens the room to anyone (join_rules public), so the probe peer can join it over federation without an invite. */
+async function openRoom(reader: EncryptedMatrixClient, room: string): Promise<void> {
+  const { baseUrl, accessToken } = reader.access();
+  const url = `${baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.join_rules/`;
+  const response = await request(url, { method: 'PUT', headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ join_rule: 'public' }) });
+  const text = await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`PUT m.room.join_rules on ${baseUrl} answered ${response.statusCode}: ${text.slice(0, 200)}`);
+}
+
+/** The PDU of `eventId` in the transactions org-a sent the probe peer, waited for up to 15 s. */
+async function relayedPdu(peer: MatrixPeer, eventId: string, roomVersion: string): Promise<Record<string, unknown> | undefined> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const pdus = peer.transactions.flatMap((t) => (Array.isArray(t.pdus) ? t.pdus as Record<string, unknown>[] : []));
+    const pdu = pdus.find((p) => pduEventId(p, roomVersion) === eventId);
+    if (pdu || Date.now() > deadline) return pdu;
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  if (findings.length > 0) {
-    throw new ConformanceFailure(`the plaintext of ${eventId} is in ${findings.join(', ')} (it travelled as ${received.wireType}${received.ciphertext ? '' : ', with no ciphertext'})`);
+}
+
+scenario('E2E-BLIND: neither server holds or relays the plaintext of an encrypted DM (client API, admin API, store on disk, federation transaction), only its ciphertext', { requirements: ['E2E-BLIND'], clause: { matrix: `${megolmClause}; m.room.encrypted carries only algorithm, sender_key, device_id, session_id and ciphertext` } }, async (s) => {
+  const { alice, bob, room } = await encryptedDm(s);
+  const check = async (peer?: MatrixPeer): Promise<void> => {
+    // What org-a relays: the probe peer (probe.test) joins the room over federation and keeps what org-a sends it.
+    const relay = peer ? await openRoom(alice, room).then(() => peer.joinRoom(matrixTargetOf(s.lab), room, `@probe:${peer.domain}`)) : undefined;
+    if (relay) {
+      await alice.untilJoined(room, [relay.userId]);
+      s.note(`${relay.userId} joined ${room} over federation (room version ${relay.roomVersion}; the room was made public for it)`);
+    }
+    const body = secret('alice');
+    const eventId = await alice.send(room, body);
+    const received = await bob.received(eventId);
+    s.note(`${eventId} travelled as ${received.wireType}${received.ciphertext ? `, ciphertext ${received.ciphertext.length} chars` : ', with no ciphertext'}`);
+    // Needles: the random word of the plaintext, and a 40-character piece of the Megolm ciphertext (base64, stored as is).
+    const plaintextWord = body.split(' ').at(-1)!;
+    const ciphertextPiece = received.ciphertext?.slice(0, 40);
+    const has = (text: string, needle: string | undefined) => needle !== undefined && text.includes(needle);
+    const findings: string[] = [];
+    for (const [holder, reader] of [['org-a', alice], ['org-b', bob]] as const) {
+      const org = reader.account.org;
+      const served = await whatServerHolds(reader, room);
+      judge(s, holder, { place: 'client API (GET /rooms/{id}/messages)', plaintext: has(served, plaintextWord), ciphertext: has(served, ciphertextPiece), detail: '' }, findings);
+      const admin = await operatorReadsRoomMessages(org, room);
+      if (admin?.status === 200 && admin.fields) {
+        const text = JSON.stringify(admin.fields);
+        judge(s, holder, { place: `admin API (${admin.command.split('?')[0]})`, plaintext: has(text, plaintextWord), ciphertext: has(text, ciphertextPiece), detail: '' }, findings);
+      } else {
+        s.note(`${holder}: no admin view of the room's messages (${admin ? `${admin.command} answered ${admin.status}` : `provisioning ${org.provisioning.method} gives no admin API`})`);
+      }
+      if (org.storeDir) judge(s, holder, await storeView(org.storeDir, plaintextWord, ciphertextPiece), findings);
+      else s.note(`${holder}: the lab gives no store folder; what the server keeps on disk is not inspected`);
+    }
+    if (peer && relay) {
+      const pdu = await relayedPdu(peer, eventId, relay.roomVersion);
+      if (!pdu) throw new Error(`org-a sent the probe peer no PDU for ${eventId} within 15 s (transactions received: ${peer.transactions.length}): the probe cannot decide`);
+      const text = JSON.stringify(pdu);
+      judge(s, 'org-a', { place: `federation transaction to ${peer.domain} (PUT /send)`, plaintext: has(text, plaintextWord), ciphertext: has(text, ciphertextPiece), detail: `PDU type ${String(pdu.type)}, content keys [${Object.keys((pdu.content ?? {}) as object).join(', ')}]` }, findings);
+    }
+    if (findings.length > 0) {
+      throw new ConformanceFailure(`the plaintext of ${eventId} is in ${findings.join(', ')} (it travelled as ${received.wireType}${received.ciphertext ? '' : ', with no ciphertext'})`);
+    }
+  };
+  if (s.lab.peerProbe) await withMatrixPeer(s, check);
+  else {
+    s.note('the lab offers no probe peer: what org-a relays over federation is seen only through org-b');
+    await check();
   }
 });
 
