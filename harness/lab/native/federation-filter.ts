@@ -14,7 +14,7 @@ import { spawnServer, type LabProcess } from '../processes.ts';
 import type { OrganisationPlan } from './adapter.ts';
 
 /** Server-Server API §End-to-End Encryption and §Device Management: where a peer fetches a user's device keys. */
-export const refusedKeyPaths = /^\/_matrix\/federation\/[^/]+\/user\/(keys\/(query|claim)|devices\/)/;
+export const refusedKeyPaths = /^\/_matrix\/federation\/(v\d+|unstable\/[^/]+)\/user\/(keys\/(query|claim)|devices\/)/;
 
 interface FilterConfig {
   address: string;
