@@ -166,6 +166,8 @@ export class MatrixPeer {
   readonly key = new SigningKey(`ed25519:fedconf${randomBytes(3).toString('hex')}`);
   /** Requests the server under test made to the peer, for the evidence. */
   readonly received: string[] = [];
+  /** The bodies of the transactions (PUT /send) the server under test sent the peer, as received (E2E-BLIND reads them). */
+  readonly transactions: Json[] = [];
   private server?: Server;
   /** One TLS agent per server name (SNI and certificate check against the lab CA). */
   private readonly agents = new Map<string, Agent>();
@@ -199,7 +201,11 @@ export class MatrixPeer {
     const server = createServer({ cert: readFileSync(this.options.tls.certFile), key: readFileSync(this.options.tls.keyFile) }, (req, res) => {
       const path = req.url ?? '';
       this.received.push(`${req.method} ${path}`);
-      req.resume();
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      if (req.method === 'PUT' && path.startsWith('/_matrix/federation/v1/send/')) {
+        req.on('end', () => { try { this.transactions.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json); } catch { /* not JSON: nothing to keep */ } });
+      }
       const answer = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));

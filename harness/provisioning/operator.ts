@@ -76,6 +76,16 @@ export async function operatorLooksUp(org: OrganisationDescription, address: str
 }
 
 /**
+ * The operator reads a room's recent events as the server stores them (Synapse admin API
+ * GET /_synapse/admin/v1/rooms/<id>/messages, which needs no membership): E2E-BLIND looks there for plaintext.
+ * undefined where the organisation gives the harness no such admin API.
+ */
+export async function operatorReadsRoomMessages(org: OrganisationDescription, roomId: string): Promise<OperatorAnswer | undefined> {
+  if (org.provisioning.method !== 'synapse-shared-secret') return undefined;
+  return adminCall(org, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=50`);
+}
+
+/**
  * The operator removes a guest: Matrix deactivates the account (POST /_synapse/admin/v1/deactivate/<id>, which
  * logs out its devices and makes it leave its rooms) and locks it (PUT /_synapse/admin/v2/users/<id> locked); XMPP ends every session of the JID (an anonymous JID exists
  * only while its session does). Returns the answers for the evidence; undefined: no admin access.

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import type { EncryptedMatrixClient } from '../../harness/drivers/matrix-crypto.ts';
 import { clientApiAccess } from '../../harness/drivers/matrix.ts';
+import { eventId as pduEventId, type MatrixPeer } from '../../harness/probes/matrix-peer.ts';
+import { searchStore, storeFiles } from '../../harness/probes/server-store.ts';
+import { operatorReadsRoomMessages } from '../../harness/provisioning/operator.ts';
+import { matrixTargetOf, withMatrixPeer } from '../../harness/scenario/peer-probe.ts';
 import type { Session } from '../../harness/scenario/scenario.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable } from '../../harness/verdict/failure.ts';
@@ -44,8 +48,38 @@ async function allDecrypt(s: Session, readers: EncryptedMatrixClient[], eventId:
   }
 }
 
+/** POST /_matrix/client/v3/keys/<what> as `asker`, answering the parsed JSON. */
+async function keysRequest(asker: EncryptedMatrixClient, what: 'query' | 'claim', body: unknown): Promise<Record<string, Record<string, Record<string, unknown>>>> {
+  const { baseUrl, accessToken } = asker.access();
+  const response = await request(`${baseUrl}/_matrix/client/v3/keys/${what}`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`POST /keys/${what} on ${baseUrl} answered ${response.statusCode}: ${text.slice(0, 200)}`);
+  return JSON.parse(text) as Record<string, Record<string, Record<string, unknown>>>;
+}
+
+/**
+ * `asker`'s server fetches `owner`'s device keys and claims one of its one-time keys — from `owner`'s server over
+ * federation — as the sending client's crypto must before it can share a room key. What was refused is the failure.
+ */
+async function fetchesKeysOf(s: Session, asker: EncryptedMatrixClient, owner: EncryptedMatrixClient): Promise<void> {
+  const query = await keysRequest(asker, 'query', { device_keys: { [owner.userId]: [] } });
+  const devices = Object.keys(query.device_keys?.[owner.userId] ?? {});
+  const claim = await keysRequest(asker, 'claim', { one_time_keys: { [owner.userId]: { [owner.deviceId]: 'signed_curve25519' } } });
+  const claimed = Object.keys((claim.one_time_keys?.[owner.userId]?.[owner.deviceId] ?? {}) as Record<string, unknown>);
+  s.note(`${asker.account.address} via ${asker.account.org.domain}: /keys/query for ${owner.userId} lists devices [${devices.join(', ')}], failures ${JSON.stringify(query.failures ?? {})}; /keys/claim gave ${claimed.length ? claimed.join(', ') : 'no key'}, failures ${JSON.stringify(claim.failures ?? {})}`);
+  const refused: string[] = [];
+  if (!devices.includes(owner.deviceId)) refused.push(`/keys/query does not list device ${owner.deviceId} (failures ${JSON.stringify(query.failures ?? {})})`);
+  if (claimed.length === 0) refused.push(`/keys/claim gave no one-time key (failures ${JSON.stringify(claim.failures ?? {})})`);
+  if (refused.length > 0) {
+    throw new ConformanceFailure(`${asker.account.org.domain} could not get ${owner.userId}'s device keys from ${owner.account.org.domain} for ${asker.account.address}: ${refused.join('; ')}`);
+  }
+}
+
 scenario('E2E-DM: alice (org-a) and bob (org-b) in an encrypted DM each decrypt the other', { requirements: ['E2E-DM'], clause: { matrix: megolmClause } }, async (s) => {
   const { alice, bob, room } = await encryptedDm(s);
+  // Each side's server must obtain the other's keys over federation (a refusal is named here, not left to a decryption timeout).
+  await fetchesKeysOf(s, alice, bob);
+  await fetchesKeysOf(s, bob, alice);
   if (!bob.isEncrypted(room)) throw new ConformanceFailure(`${bob.account.address}'s server shows ${room} without m.room.encryption`);
 
   const fromAlice = secret('alice');
@@ -84,23 +118,103 @@ async function whatServerHolds(reader: EncryptedMatrixClient, room: string): Pro
   return text;
 }
 
-scenario('E2E-BLIND: neither server serves the plaintext of an encrypted DM, only its ciphertext', { requirements: ['E2E-BLIND'], clause: { matrix: `${megolmClause}; m.room.encrypted carries only algorithm, sender_key, device_id, session_id and ciphertext` } }, async (s) => {
-  const { alice, bob, room } = await encryptedDm(s);
-  const body = secret('alice');
-  const eventId = await alice.send(room, body);
-  const received = await bob.received(eventId);
-  const plaintextWord = body.split(' ').at(-1)!;
-  const holdsPlaintext: string[] = [];
-  for (const [holder, reader] of [['org-a', alice], ['org-b', bob]] as const) {
-    const held = await whatServerHolds(reader, room);
-    const hasCiphertext = received.ciphertext !== undefined && held.includes(received.ciphertext);
-    const hasPlaintext = held.includes(plaintextWord);
-    s.note(`${holder} (${reader.account.org.domain}) /messages for ${room}: ${eventId} as ${received.wireType}; its ciphertext present: ${hasCiphertext}; the plaintext present: ${hasPlaintext}`);
-    if (hasPlaintext) holdsPlaintext.push(holder);
-    else if (!hasCiphertext) throw new Error(`${holder}'s server serves neither the plaintext nor the ciphertext of ${eventId}: the probe cannot decide`);
+/** What one place a server keeps shows of the message: whether the plaintext and the ciphertext are in it. */
+interface View { place: string; plaintext: boolean; ciphertext: boolean; detail: string }
+
+/** Check a view: the plaintext in it is a finding; neither plaintext nor ciphertext means the probe read the wrong place. */
+function judge(s: Session, holder: string, view: View, findings: string[]): void {
+  s.note(`${holder} ${view.place}: ciphertext present ${view.ciphertext}, plaintext present ${view.plaintext}${view.detail ? ` (${view.detail})` : ''}`);
+  if (view.plaintext) findings.push(`${holder}'s ${view.place}`);
+  else if (!view.ciphertext) throw new Error(`${holder}'s ${view.place} shows neither the plaintext nor the ciphertext: the probe cannot decide`);
+}
+
+/**
+ * The org's files on disk (databases with their WAL, media; logs too: a server that logs a plaintext holds it),
+ * byte-searched for both needles; retried for up to 15 s until one shows, as the write may lag the delivery.
+ */
+async function storeView(storeDir: string, plaintext: string, ciphertext: string | undefined): Promise<View> {
+  const needles = ciphertext ? [plaintext, ciphertext] : [plaintext];
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const hits = searchStore(storeDir, needles, { logs: true });
+    const where = (needle: string) => [...new Set(hits.filter((h) => h.needle === needle).map((h) => h.file))];
+    const view = {
+      place: 'store on disk (databases incl. WAL, media, logs)',
+      plaintext: where(plaintext).length > 0,
+      ciphertext: ciphertext !== undefined && where(ciphertext).length > 0,
+      detail: `plaintext in [${where(plaintext).join(', ')}], ciphertext in [${ciphertext ? where(ciphertext).join(', ') : ''}] of ${storeFiles(storeDir, { logs: true }).length} files`,
+    };
+    if (view.plaintext || view.ciphertext || Date.now() > deadline) return view;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
-  if (holdsPlaintext.length > 0) {
-    throw new ConformanceFailure(`${holdsPlaintext.join(' and ')} hold the plaintext of ${eventId} (it travelled as ${received.wireType}${received.ciphertext ? '' : ', with no ciphertext'})`);
+}
+
+/** `reader` opens the room to anyone (join_rules public), so the probe peer can join it over federation without an invite. */
+async function openRoom(reader: EncryptedMatrixClient, room: string): Promise<void> {
+  const { baseUrl, accessToken } = reader.access();
+  const url = `${baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.join_rules/`;
+  const response = await request(url, { method: 'PUT', headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ join_rule: 'public' }) });
+  const text = await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`PUT m.room.join_rules on ${baseUrl} answered ${response.statusCode}: ${text.slice(0, 200)}`);
+}
+
+/** The PDU of `eventId` in the transactions org-a sent the probe peer, waited for up to 15 s. */
+async function relayedPdu(peer: MatrixPeer, eventId: string, roomVersion: string): Promise<Record<string, unknown> | undefined> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const pdus = peer.transactions.flatMap((t) => (Array.isArray(t.pdus) ? t.pdus as Record<string, unknown>[] : []));
+    const pdu = pdus.find((p) => pduEventId(p, roomVersion) === eventId);
+    if (pdu || Date.now() > deadline) return pdu;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+scenario('E2E-BLIND: neither server holds or relays the plaintext of an encrypted DM (client API, admin API, store on disk, federation transaction), only its ciphertext', { requirements: ['E2E-BLIND'], clause: { matrix: `${megolmClause}; m.room.encrypted carries only algorithm, sender_key, device_id, session_id and ciphertext` } }, async (s) => {
+  const { alice, bob, room } = await encryptedDm(s);
+  const check = async (peer?: MatrixPeer): Promise<void> => {
+    // What org-a relays: the probe peer (probe.test) joins the room over federation and keeps what org-a sends it.
+    const relay = peer ? await openRoom(alice, room).then(() => peer.joinRoom(matrixTargetOf(s.lab), room, `@probe:${peer.domain}`)) : undefined;
+    if (relay) {
+      await alice.untilJoined(room, [relay.userId]);
+      s.note(`${relay.userId} joined ${room} over federation (room version ${relay.roomVersion}; the room was made public for it)`);
+    }
+    const body = secret('alice');
+    const eventId = await alice.send(room, body);
+    const received = await bob.received(eventId);
+    s.note(`${eventId} travelled as ${received.wireType}${received.ciphertext ? `, ciphertext ${received.ciphertext.length} chars` : ', with no ciphertext'}`);
+    // Needles: the random word of the plaintext, and a 40-character piece of the Megolm ciphertext (base64, stored as is).
+    const plaintextWord = body.split(' ').at(-1)!;
+    const ciphertextPiece = received.ciphertext?.slice(0, 40);
+    const has = (text: string, needle: string | undefined) => needle !== undefined && text.includes(needle);
+    const findings: string[] = [];
+    for (const [holder, reader] of [['org-a', alice], ['org-b', bob]] as const) {
+      const org = reader.account.org;
+      const served = await whatServerHolds(reader, room);
+      judge(s, holder, { place: 'client API (GET /rooms/{id}/messages)', plaintext: has(served, plaintextWord), ciphertext: has(served, ciphertextPiece), detail: '' }, findings);
+      const admin = await operatorReadsRoomMessages(org, room);
+      if (admin?.status === 200 && admin.fields) {
+        const text = JSON.stringify(admin.fields);
+        judge(s, holder, { place: `admin API (${admin.command.split('?')[0]})`, plaintext: has(text, plaintextWord), ciphertext: has(text, ciphertextPiece), detail: '' }, findings);
+      } else {
+        s.note(`${holder}: no admin view of the room's messages (${admin ? `${admin.command} answered ${admin.status}` : `provisioning ${org.provisioning.method} gives no admin API`})`);
+      }
+      if (org.storeDir) judge(s, holder, await storeView(org.storeDir, plaintextWord, ciphertextPiece), findings);
+      else s.note(`${holder}: the lab gives no store folder; what the server keeps on disk is not inspected`);
+    }
+    if (peer && relay) {
+      const pdu = await relayedPdu(peer, eventId, relay.roomVersion);
+      if (!pdu) throw new Error(`org-a sent the probe peer no PDU for ${eventId} within 15 s (transactions received: ${peer.transactions.length}): the probe cannot decide`);
+      const text = JSON.stringify(pdu);
+      judge(s, 'org-a', { place: `federation transaction to ${peer.domain} (PUT /send)`, plaintext: has(text, plaintextWord), ciphertext: has(text, ciphertextPiece), detail: `PDU type ${String(pdu.type)}, content keys [${Object.keys((pdu.content ?? {}) as object).join(', ')}]` }, findings);
+    }
+    if (findings.length > 0) {
+      throw new ConformanceFailure(`the plaintext of ${eventId} is in ${findings.join(', ')} (it travelled as ${received.wireType}${received.ciphertext ? '' : ', with no ciphertext'})`);
+    }
+  };
+  if (s.lab.peerProbe) await withMatrixPeer(s, check);
+  else {
+    s.note('the lab offers no probe peer: what org-a relays over federation is seen only through org-b');
+    await check();
   }
 });
 

@@ -80,6 +80,12 @@ export interface LabSettings {
   /** true: new private rooms and DMs are encrypted without the client asking (Synapse encryption_enabled_by_default_for_room_type: invite) — the E2E-DEFAULT positive variant. */
   e2eeByDefault?: boolean;
   /**
+   * true: peers' requests for this server's users' device keys are refused (federation /user/keys/query,
+   * /user/keys/claim and /user/devices answer 404 M_UNRECOGNIZED, through a lab-side filter in front of the
+   * federation listener: harness/lab/native/federation-filter.ts) — the E2E-DM negative control "key endpoints disabled".
+   */
+  e2eeKeyEndpointsOff?: boolean;
+  /**
    * false: the server logs only warnings and errors (Synapse's root logger at WARNING), the AUD-ACCOUNT negative
    * control "logging off". The lab logs at INFO otherwise.
    */
@@ -151,7 +157,7 @@ type BooleanSetting = { [K in keyof LabSettings]-?: NonNullable<LabSettings[K]> 
 const booleanSettings = Object.keys({
   federation: true, s2sRequireEncryption: true, serverKeysExpired: true, wellKnownWrongPort: true, clientPlaintext: true,
   stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
-  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true, e2eeByDefault: true, serverLogging: true, retention: true,
+  s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true, e2eeKeyEndpointsOff: true, e2eeByDefault: true, serverLogging: true, retention: true,
 } satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */

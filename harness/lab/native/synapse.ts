@@ -13,6 +13,7 @@ import { matrixServerVersion } from '../../probes/matrix-version.ts';
 import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
+import { startFederationFilter } from './federation-filter.ts';
 import { runLogged, waitHttpAndPort } from './ready.ts';
 import { allowListOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
@@ -25,10 +26,12 @@ const CLIENT_PORT = 8008;
 const FEDERATION_PORT = 8448;
 /** Only the wellKnownWrongPort control listens here (https://<domain>/.well-known/matrix/server). */
 const WELL_KNOWN_PORT = 443;
+/** Only under e2eeKeyEndpointsOff: Synapse's federation listener, plain HTTP behind the lab's federation filter on :8448. */
+const FILTERED_BACKEND_PORT = 8449;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', 'e2eeByDefault', 'serverLogging', ...retentionSwitches, ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', 'e2eeKeyEndpointsOff', 'e2eeByDefault', 'serverLogging', ...retentionSwitches, ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -101,7 +104,7 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
       if (!existsSync(python)) throw new Error(`synapse ${version} is not installed (no ${python}); run install first`);
       // Twisted listens with SO_REUSEPORT: a second server on a taken address:port starts "fine" and the
       // kernel then spreads connections over both. So refuse to start on ports something already holds.
-      for (const port of [CLIENT_PORT, FEDERATION_PORT, ...(plan.settings.wellKnownWrongPort ? [WELL_KNOWN_PORT] : [])]) {
+      for (const port of [CLIENT_PORT, FEDERATION_PORT, ...(plan.settings.wellKnownWrongPort ? [WELL_KNOWN_PORT] : []), ...(plan.settings.e2eeKeyEndpointsOff ? [FILTERED_BACKEND_PORT] : [])]) {
         if (await portAccepts(plan.address, port)) throw new Error(`${plan.name}: ${plan.address}:${port} is already in use; synapse not started`);
       }
       mkdirSync(plan.dir, { recursive: true });
@@ -139,6 +142,8 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
         cwd: plan.dir,
         env: serverEnv(venvDir),
       });
+      const processes = [proc];
+      if (plan.settings.e2eeKeyEndpointsOff === true) processes.push(startFederationFilter(plan, FEDERATION_PORT, FILTERED_BACKEND_PORT));
 
       try {
         await waitHttpAndPort('synapse', proc, `http://${plan.address}:${CLIENT_PORT}/health`, plan.address, FEDERATION_PORT, START_TIMEOUT_MS);
@@ -162,10 +167,10 @@ export function createSynapseAdapter(version: string = SYNAPSE_VERSION): NativeA
           provisioning: { method: 'synapse-shared-secret', adminUrl: clientUrl, secret: { file: files.secret } },
           ...(plan.settings.e2eeClientPlaintext === true ? { clientFault: 'e2ee-plaintext' as const } : {}),
         };
-        const running: RunningOrganisation = { description, processes: [proc] };
+        const running: RunningOrganisation = { description, processes };
         return running;
       } catch (error) {
-        await stopProcess(proc).catch(() => undefined);
+        for (const p of processes) await stopProcess(p).catch(() => undefined);
         throw error;
       }
     },
@@ -298,6 +303,11 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
   }
   // E2E-DEFAULT: rooms created with the private_chat or trusted_private_chat preset get m.room.encryption.
   if (plan.settings.e2eeByDefault === true) config.encryption_enabled_by_default_for_room_type = 'invite';
+  if (plan.settings.e2eeKeyEndpointsOff === true) {
+    // The E2E-DM negative control: :8448 is the lab's federation filter, which refuses the federation key
+    // endpoints and passes the rest to this listener (federation-filter.ts).
+    Object.assign((config.listeners as Array<Record<string, unknown>>)[1]!, { port: FILTERED_BACKEND_PORT, tls: false });
+  }
   if (plan.settings.presence === false) {
     // Synapse's documented switch: no presence is tracked, sent over federation or accepted from it.
     config.presence = { enabled: false };
