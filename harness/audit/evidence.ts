@@ -23,6 +23,11 @@ export interface EvidenceReader {
   readonly product: string;
   /** Where the records come from, for the evidence. */
   readonly where: string;
+  /**
+   * AUD-EXPORT: a machine-readable route the product offers that the lab does not capture (said as the reason the
+   * check cannot run here); unset when the lab's own log files are where machine-readable records would be.
+   */
+  readonly exportRoute?: string;
   /** Every record that began at or after `since`. */
   records(since: Date): LogRecord[];
   /** What a record of each action must contain (every pattern matches the same record). */
@@ -33,6 +38,19 @@ export interface EvidenceReader {
     loginSucceeded(address: string): RegExp[];
     /** `actor` raised `subject`'s privileges in `room` (power levels / affiliation). */
     privilegeChanged(actor: string, subject: string, room: string): RegExp[];
+    // Optional marks: a reader without one answers REVIEW for that record (findRecord), not FAILED.
+    /** `actor` made `subject` a server administrator. */
+    serverAdminGranted?(actor: string, subject: string): RegExp[];
+    /** `actor` shut the room down (Matrix admin API) or destroyed it (XMPP, the owner). */
+    roomShutDown?(actor: string, room: string): RegExp[];
+    /** The server started with a federation allow-list of `allowed` domains. */
+    federationPolicy?(allowed: string[]): RegExp[];
+    /** A federation connection / request from `peer` was accepted. */
+    federationInbound?(peer: string): RegExp[];
+    /** A federation connection / request to `peer` was made. */
+    federationOutbound?(peer: string): RegExp[];
+    /** Federation with `peer` was refused by the server's policy: `in` a request / stream from it, `out` one to it. */
+    federationRefused?(peer: string, direction: 'in' | 'out'): RegExp[];
   };
 }
 
