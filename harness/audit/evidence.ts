@@ -16,7 +16,13 @@ export interface LogRecord {
 }
 
 /** One line as a product's log format reads it; undefined for a continuation line (a traceback). */
-export interface ParsedLine { stamp: string; group: string; text: string }
+export interface ParsedLine {
+  stamp: string;
+  group: string;
+  text: string;
+  /** The server's first line at a start: group ids restart with the server, so no record continues past it. */
+  serverStart?: boolean;
+}
 
 /** How one product's lab logs are read, and which record says what (harness/audit/<product>.ts). */
 export interface EvidenceReader {
@@ -91,6 +97,7 @@ export function readLogRecords(dir: string, parse: (line: string) => ParsedLine 
         if (last && line) last.text += `\n${line}`;
         continue;
       }
+      if (parsed.serverStart) groups.clear();
       const open = groups.get(parsed.group);
       // A group id seen again a minute later is a new request or session (ids restart with the server).
       if (open && parsed.group !== '-' && read.time.getTime() - open.time.getTime() < 60_000) {

@@ -12,7 +12,8 @@ export function parseProsodyLine(line: string): ParsedLine | undefined {
   if (!m) return undefined;
   const [, stamp = '', source = '-', level, message] = m;
   // Session sources (c2s…, s2sin…, s2sout…) group a session; module sources are each line on its own.
-  return { stamp, group: /^(c2s|s2s)/.test(source) ? source : '-', text: `${level} ${source}: ${message}` };
+  return { stamp, group: /^(c2s|s2s)/.test(source) ? source : '-', text: `${level} ${source}: ${message}`,
+    ...(source === 'startup' && message?.startsWith('Hello and welcome to Prosody') ? { serverStart: true } : {}) };
 }
 
 export function prosodyReader(logDir: string): EvidenceReader {

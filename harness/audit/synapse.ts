@@ -12,8 +12,11 @@ export function parseSynapseLine(line: string): ParsedLine | undefined {
   const parts = line.split(' - ');
   if (parts.length < 6) return undefined;
   const [stamp = '', logger, , level, request = '-'] = parts;
-  const group = request === '-' || request === 'None' ? '-' : request;
-  return { stamp, group, text: `${level} ${logger}: ${parts.slice(5).join(' - ')}` };
+  // Request and background-process ids end in a counter (POST-27, GET-O-4); contexts without one (main, sentinel,
+  // call_when_running) recur at every start, so their lines stand alone.
+  const group = /-\d+$/.test(request) ? request : '-';
+  const message = parts.slice(5).join(' - ');
+  return { stamp, group, text: `${level} ${logger}: ${message}`, ...(message.includes('***** STARTING SERVER *****') ? { serverStart: true } : {}) };
 }
 
 export function synapseReader(logDir: string): EvidenceReader {

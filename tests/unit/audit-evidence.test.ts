@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readLogRecords, readStamp } from '../../harness/audit/evidence.ts';
-import { formatOf } from '../../harness/audit/export.ts';
+import { formatOf, timeOf } from '../../harness/audit/export.ts';
 import { findRecord } from '../../harness/audit/index.ts';
 import type { OrganisationDescription } from '../../harness/lab/types.ts';
 import type { Session } from '../../harness/scenario/scenario.ts';
@@ -34,6 +34,17 @@ describe('audit evidence: Synapse and Prosody log lines', () => {
     const marks = synapseReader(dir).marks.loginFailed('@a:org-a.test');
     expect(marks.every((m) => m.test(records[0]!.text))).toBe(true);
     expect(records[0]!.text).toContain('127.0.0.1');
+  });
+
+  it('starts new records after a server start, whose request ids begin again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedconf-audit-'));
+    writeFileSync(join(dir, 'homeserver.log'), [
+      '2026-11-23T02:04:10+0000 - synapse.access.http.8008 - 643 - INFO - POST-3 - 127.0.0.1 - 8008 - {None} Processed request: 200 "POST /_matrix/client/v3/login HTTP/1.1"',
+      '2026-11-23T02:04:20+0000 - synapse.config.logger - 377 - WARNING - main - ***** STARTING SERVER *****',
+      '2026-11-23T02:04:30+0000 - synapse.handlers.auth - 1435 - WARNING - POST-3 - Failed password login for user @a:org-a.test',
+    ].join('\n'));
+    const records = readLogRecords(dir, parseSynapseLine, new Date('2026-11-23T02:04:25Z'));
+    expect(records.map((r) => r.text)).toEqual(['WARNING synapse.handlers.auth: Failed password login for user @a:org-a.test']);
   });
 
   it('reads Prosody\'s console lines by session', () => {
@@ -75,6 +86,8 @@ describe('audit export: machine-readable log formats', () => {
     expect(formatOf(['<134>1 2026-11-23T04:05:35Z host prosody 42 - - Authenticated as a@org-a.test'])).toBe('syslog (RFC 5424)');
     expect(formatOf(['<134>Nov 23 04:05:35 host prosody[42]: Authenticated as a@org-a.test'])).toBe('syslog (RFC 3164)');
     expect(formatOf(['2026-11-23T04:05:35Z c2s55 info\tAuthenticated as a@org-a.test'])).toBe('text');
+    expect(timeOf('{"log":"x","time":1795407065.97}', 'JSON lines')).toEqual(new Date(1795407065970));
+    expect(timeOf('<134>1 2026-11-23T04:05:35Z host prosody 42 - - x', 'syslog (RFC 5424)')).toEqual(new Date('2026-11-23T04:05:35Z'));
   });
 });
 
