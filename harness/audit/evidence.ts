@@ -16,13 +16,24 @@ export interface LogRecord {
 }
 
 /** One line as a product's log format reads it; undefined for a continuation line (a traceback). */
-export interface ParsedLine { stamp: string; group: string; text: string }
+export interface ParsedLine {
+  stamp: string;
+  group: string;
+  text: string;
+  /** The server's first line at a start: group ids restart with the server, so no record continues past it. */
+  serverStart?: boolean;
+}
 
 /** How one product's lab logs are read, and which record says what (harness/audit/<product>.ts). */
 export interface EvidenceReader {
   readonly product: string;
   /** Where the records come from, for the evidence. */
   readonly where: string;
+  /**
+   * AUD-EXPORT: a machine-readable route the product offers that the lab does not capture (said as the reason the
+   * check cannot run here); unset when the lab's own log files are where machine-readable records would be.
+   */
+  readonly exportRoute?: string;
   /** Every record that began at or after `since`. */
   records(since: Date): LogRecord[];
   /** What a record of each action must contain (every pattern matches the same record). */
@@ -33,6 +44,19 @@ export interface EvidenceReader {
     loginSucceeded(address: string): RegExp[];
     /** `actor` raised `subject`'s privileges in `room` (power levels / affiliation). */
     privilegeChanged(actor: string, subject: string, room: string): RegExp[];
+    // Optional marks: a reader without one answers REVIEW for that record (findRecord), not FAILED.
+    /** `actor` made `subject` a server administrator. */
+    serverAdminGranted?(actor: string, subject: string): RegExp[];
+    /** `actor` shut the room down (Matrix admin API) or destroyed it (XMPP, the owner). */
+    roomShutDown?(actor: string, room: string): RegExp[];
+    /** The server started with a federation allow-list of `allowed` domains. */
+    federationPolicy?(allowed: string[]): RegExp[];
+    /** A federation connection / request from `peer` was accepted. */
+    federationInbound?(peer: string): RegExp[];
+    /** A federation connection / request to `peer` was made. */
+    federationOutbound?(peer: string): RegExp[];
+    /** Federation with `peer` was refused by the server's policy: `in` a request / stream from it, `out` one to it. */
+    federationRefused?(peer: string, direction: 'in' | 'out'): RegExp[];
   };
 }
 
@@ -73,6 +97,7 @@ export function readLogRecords(dir: string, parse: (line: string) => ParsedLine 
         if (last && line) last.text += `\n${line}`;
         continue;
       }
+      if (parsed.serverStart) groups.clear();
       const open = groups.get(parsed.group);
       // A group id seen again a minute later is a new request or session (ids restart with the server).
       if (open && parsed.group !== '-' && read.time.getTime() - open.time.getTime() < 60_000) {

@@ -34,11 +34,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The product's record of `action`: a record matching every pattern of `mark`, written within the tolerance of the
- * action's time. No reader: REVIEW, naming what a person must look for and when. No record: FAILED, with the
+ * action's time. No reader, or a reader without that mark: REVIEW, naming what a person must look for and when. No record: FAILED, with the
  * records of that time as evidence.
  */
 export async function findRecord(s: Session, org: OrganisationDescription, action: Action,
-  mark: (reader: EvidenceReader) => RegExp[]): Promise<LogRecord> {
+  mark: (reader: EvidenceReader) => RegExp[] | undefined): Promise<LogRecord> {
   const reader = evidenceReader(org);
   const window = `${new Date(action.started.getTime() - toleranceMs).toISOString()} – ${new Date(action.ended.getTime() + toleranceMs).toISOString()}`;
   if (!reader) {
@@ -46,6 +46,10 @@ export async function findRecord(s: Session, org: OrganisationDescription, actio
     throw new NeedsReview(`${why}: a person must check that they show "${action.what}" with actor, subject and a time in ${window}`);
   }
   const patterns = mark(reader);
+  if (!patterns) {
+    throw new NeedsReview(`the harness does not know how to recognise ${org.implementation}'s record of this action in ${reader.where}: `
+      + `a person must check that they show "${action.what}" with actor, subject and a time in ${window}`);
+  }
   const since = new Date(action.started.getTime() - toleranceMs);
   const deadline = Date.now() + 3000; // the server may write the record a moment after answering
   for (;;) {

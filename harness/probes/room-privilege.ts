@@ -34,3 +34,19 @@ export async function grantRoomAdmin(owner: ChatClient, room: Conversation, subj
   }
   return `muc#admin admin affiliation for ${subject} in ${room.id}`;
 }
+
+/**
+ * An XMPP room's owner destroys it (XEP-0045 §10.9 "Destroying a Room": muc#owner <destroy/>); resolves with what
+ * was sent. Matrix rooms have no owner's destroy: there the operator shuts a room down (provisioning/operator.ts).
+ */
+export async function destroyXmppRoom(owner: ChatClient, room: Conversation, reason: string): Promise<string> {
+  const iq = xml('iq', { type: 'set', to: room.id },
+    xml('query', { xmlns: 'http://jabber.org/protocol/muc#owner' }, xml('destroy', {}, xml('reason', {}, reason))));
+  try {
+    await stanzaSession(owner).iqCaller.request(iq, 15_000);
+  } catch (error) {
+    if (error instanceof Error && error.name === 'StanzaError') throw new ConformanceFailure(`${room.id} refused its owner's destroy: ${error.message}`);
+    throw error;
+  }
+  return `muc#owner destroy of ${room.id} (reason "${reason}")`;
+}

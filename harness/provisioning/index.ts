@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Account } from '../drivers/driver.ts';
 import type { OrganisationDescription } from '../lab/types.ts';
 import { deleteWithEjabberdctl, kickSessionWithEjabberdctl, registerWithEjabberdctl } from './ejabberdctl.ts';
+import { operatorDeactivates } from './operator.ts';
 import { claimPreCreated } from './pre-created.ts';
 import { closeSessionsWithProsodyctl, deleteWithProsodyctl, registerWithProsodyctl } from './prosodyctl.ts';
 import { registerWithSharedSecret } from './shared-secret.ts';
@@ -34,8 +35,11 @@ export async function removeAccount(account: Account): Promise<void> {
     case 'ejabberdctl':
       return deleteWithEjabberdctl(account.org, method, account.address);
     case 'synapse-shared-secret':
+      // Deactivation through the Admin API, as the operator's admin account (the account's data stays).
+      await operatorDeactivates(account.org, account.address);
+      return;
     case 'pre-created':
-      return; // no removal through these methods
+      return; // no removal through this method
   }
 }
 

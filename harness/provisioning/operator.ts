@@ -21,20 +21,30 @@ export interface OperatorAnswer {
 
 /** One admin token per organisation and worker process; it never leaves this module. */
 const adminTokens = new Map<string, Promise<string>>();
+/** The operator account's localpart per organisation (the actor the audit records must name). */
+const operatorLocalparts = new Map<string, string>();
 
 function adminToken(org: OrganisationDescription): Promise<string> {
   const method = org.provisioning;
   if (method.method !== 'synapse-shared-secret') throw new Error(`${org.name}: no Matrix admin access through ${method.method}`);
   let token = adminTokens.get(org.domain);
   if (!token) {
-    token = adminTokenWithSharedSecret(org, method, `fedconf-operator-${randomBytes(3).toString('hex')}`, randomBytes(18).toString('base64url'));
+    const localpart = `fedconf-operator-${randomBytes(3).toString('hex')}`;
+    operatorLocalparts.set(org.domain, localpart);
+    token = adminTokenWithSharedSecret(org, method, localpart, randomBytes(18).toString('base64url'));
     token.catch(() => adminTokens.delete(org.domain));
     adminTokens.set(org.domain, token);
   }
   return token;
 }
 
-async function adminCall(org: OrganisationDescription, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<OperatorAnswer> {
+/** The operator's own account (Matrix: the admin user the harness registered), once it has acted; else undefined. */
+export function operatorAddress(org: OrganisationDescription): string | undefined {
+  const localpart = operatorLocalparts.get(org.domain);
+  return localpart && org.provisioning.method === 'synapse-shared-secret' ? `@${localpart}:${org.domain}` : undefined;
+}
+
+async function adminCall(org: OrganisationDescription, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<OperatorAnswer> {
   if (org.provisioning.method !== 'synapse-shared-secret') throw new Error(`${org.name}: no Matrix admin access`);
   const token = await adminToken(org);
   const response = await request(`${org.provisioning.adminUrl.replace(/\/$/, '')}${path}`, {
@@ -114,4 +124,38 @@ export async function operatorRemovesGuest(org: OrganisationDescription, address
     case 'pre-created':
       return undefined;
   }
+}
+
+/** Synapse's own Admin API (Dendrite shares the shared-secret registration, not these endpoints). */
+const hasSynapseAdminApi = (org: OrganisationDescription): boolean =>
+  org.provisioning.method === 'synapse-shared-secret' && org.implementation === 'synapse';
+
+/** Fails with the admin API's answer unless it is 200 (the caller's action did not happen). */
+function succeeded(answer: OperatorAnswer): OperatorAnswer {
+  if (answer.status !== 200) throw new Error(`${answer.command}: HTTP ${answer.status} ${answer.answer}`);
+  return answer;
+}
+
+/** The operator deactivates an account (Synapse Admin API "Deactivate Account"); undefined: no such admin access. */
+export async function operatorDeactivates(org: OrganisationDescription, address: string): Promise<OperatorAnswer | undefined> {
+  if (!hasSynapseAdminApi(org)) return undefined;
+  return succeeded(await adminCall(org, 'POST', `/_synapse/admin/v1/deactivate/${encodeURIComponent(address)}`, { erase: false }));
+}
+
+/**
+ * The operator makes an account a server administrator (Synapse Admin API "Create or modify account", `admin`);
+ * undefined where the server's administrators are not granted at run time (XMPP: the config's `admins`).
+ */
+export async function operatorMakesServerAdmin(org: OrganisationDescription, address: string): Promise<OperatorAnswer | undefined> {
+  if (!hasSynapseAdminApi(org)) return undefined;
+  return succeeded(await adminCall(org, 'PUT', `/_synapse/admin/v2/users/${encodeURIComponent(address)}`, { admin: true }));
+}
+
+/**
+ * The operator shuts a room down (Synapse Admin API "Delete Room", v2: the members are removed and the room
+ * blocked in the background); undefined: no admin access.
+ */
+export async function operatorShutsDownRoom(org: OrganisationDescription, roomId: string): Promise<OperatorAnswer | undefined> {
+  if (!hasSynapseAdminApi(org)) return undefined;
+  return succeeded(await adminCall(org, 'DELETE', `/_synapse/admin/v2/rooms/${encodeURIComponent(roomId)}`, { block: true, purge: false }));
 }

@@ -8,6 +8,7 @@ import { passwordLogin } from '../../harness/probes/matrix-client.ts';
 import { grantRoomAdmin } from '../../harness/probes/room-privilege.ts';
 import { loginAttempt } from '../../harness/probes/xmpp-c2s.ts';
 import { provisionAccount, removeAccount } from '../../harness/provisioning/index.ts';
+import { operatorAddress, operatorMakesServerAdmin, type OperatorAnswer } from '../../harness/provisioning/operator.ts';
 import { scenario, type Session } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure } from '../../harness/verdict/failure.ts';
 
@@ -18,7 +19,8 @@ import { ConformanceFailure } from '../../harness/verdict/failure.ts';
 
 const accountClause = {
   matrix: 'KS 1.1.2 / i.4.11 (requirement specification): creating, deactivating and changing the privileges of an '
-    + 'account is logged with who did it, to whom and when. Synapse Admin API "Register a user" (shared secret).',
+    + 'account is logged with who did it, to whom and when. Synapse Admin API "Register a user" (shared secret), '
+    + '"Create or modify account" (admin: true) and "Deactivate Account".',
   xmpp: 'KS 1.1.2 / i.4.11 (requirement specification): creating, deactivating and changing the privileges of an '
     + 'account is logged with who did it, to whom and when. prosodyctl register / deluser.',
 };
@@ -53,8 +55,8 @@ async function attemptLogin(s: Session, org: OrganisationDescription, account: A
 /** An IPv4 or IPv6 address in a record: the login's source. */
 const sourceAddress = /\b\d{1,3}(?:\.\d{1,3}){3}\b|\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b/i;
 
-describe('AUD-ACCOUNT: creating and removing an account leaves a record with actor, subject and time', () => {
-  scenario('the operator creates an account on org-a through its provisioning method; the server records it, then its removal', {
+describe('AUD-ACCOUNT: creating, privileging and removing an account leaves a record with actor, subject and time', () => {
+  scenario('the operator creates an account on org-a through its provisioning method, makes it a server administrator where that is a run-time action, then removes it; the server records each', {
     requirements: ['AUD-ACCOUNT'],
     clause: accountClause,
   }, async (s) => {
@@ -66,9 +68,19 @@ describe('AUD-ACCOUNT: creating and removing an account leaves a record with act
     const subject = account!.address;
     s.note(`created ${subject} at ${created.started.toISOString()} by ${org.provisioning.method}`);
     await findRecord(s, org, { ...created, what: `${created.what}: ${subject}` }, (r) => r.marks.accountCreated(subject));
-    if (org.provisioning.method === 'synapse-shared-secret') {
-      // The provisioning layer has no removal for Synapse (deactivation needs an admin token): creation only.
-      s.note('removal not checked: the harness\'s Synapse provisioning has no deactivation');
+    let granted: OperatorAnswer | undefined;
+    const privileged = await timed(`the operator makes ${subject} a server administrator`, async () => {
+      granted = await operatorMakesServerAdmin(org, subject);
+    });
+    if (granted) {
+      s.note(`${granted.command}: HTTP ${granted.status}`);
+      const actor = operatorAddress(org)!;
+      await findRecord(s, org, privileged, (r) => r.marks.serverAdminGranted?.(actor, subject));
+    } else {
+      s.note(`privilege change not checked: ${org.product}'s server administrators are not granted at run time through ${org.provisioning.method} (XMPP: the config's admins)`);
+    }
+    if (org.provisioning.method === 'pre-created') {
+      s.note('removal not checked: pre-created accounts are not removed by the harness');
       return;
     }
     const removed = await timed(`account removed by the operator (${org.provisioning.method})`, () => removeAccount(account!));

@@ -331,7 +331,7 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
 }
 
 /**
- * Python logging config: one file, INFO (DEBUG on synapse.storage.SQL would log access tokens). Timestamps carry
+ * Python logging config: one text file (the evidence readers') and the same records as JSON lines, INFO (DEBUG on synapse.storage.SQL would log access tokens). Timestamps carry
  * their UTC offset, as an agency's audit logging would (AUD-TIME); Python's default has none.
  */
 export function logConfig(logFile: string, level: 'INFO' | 'WARNING' = 'INFO'): Record<string, unknown> {
@@ -339,15 +339,18 @@ export function logConfig(logFile: string, level: 'INFO' | 'WARNING' = 'INFO'): 
     version: 1,
     formatters: {
       precise: { format: '%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(request)s - %(message)s', datefmt: '%Y-%m-%dT%H:%M:%S%z' },
+      // Synapse's structured logging: one JSON object per line with `time` (epoch seconds), for central log management (AUD-EXPORT).
+      structured: { class: 'synapse.logging.TerseJsonFormatter' },
     },
     handlers: {
       file: { class: 'logging.FileHandler', formatter: 'precise', filename: logFile, encoding: 'utf8' },
+      json: { class: 'logging.FileHandler', formatter: 'structured', filename: logFile.replace(/\.log$/, '.jsonl'), encoding: 'utf8' },
     },
     loggers: {
       'synapse.storage.SQL': { level: 'INFO' },
       'twisted': { level: 'WARNING' },
     },
-    root: { level, handlers: ['file'] },
+    root: { level, handlers: ['file', 'json'] },
     disable_existing_loggers: false,
   };
 }
