@@ -37,7 +37,7 @@ export interface EvidenceReader {
 }
 
 /** ISO-8601-like stamps: date, time, optional fraction, optional `Z` / offset. */
-const stampPattern = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,6}))?(Z|[+-]\d\d:?\d\d)?$/;
+const stampPattern = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d)?$/;
 
 /** Reads a timestamp; a stamp without zone is read as the machine's local time and marked so. */
 export function readStamp(stamp: string): { time: Date; zoned: boolean } | undefined {

@@ -2,6 +2,8 @@ import type { OrganisationDescription } from '../lab/types.ts';
 import type { Session } from '../scenario/scenario.ts';
 import { ConformanceFailure, NeedsReview } from '../verdict/failure.ts';
 import type { EvidenceReader, LogRecord } from './evidence.ts';
+import { dendriteReader } from './dendrite.ts';
+import { ejabberdReader } from './ejabberd.ts';
 import { prosodyReader } from './prosody.ts';
 import { synapseReader } from './synapse.ts';
 
@@ -13,6 +15,8 @@ export function evidenceReader(org: OrganisationDescription): EvidenceReader | u
   switch (org.implementation) {
     case 'synapse': return synapseReader(org.logDir);
     case 'prosody': return prosodyReader(org.logDir);
+    case 'dendrite': return dendriteReader(org.logDir);
+    case 'ejabberd': return ejabberdReader(org.logDir);
     default: return undefined;
   }
 }

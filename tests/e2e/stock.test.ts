@@ -50,16 +50,15 @@ const e2eeFindings: Partial<Record<Product, Record<string, Answer>>> = { synapse
 
 /**
  * Audit rows (README, "Audit"): AUD-FEDERATION, -EXPORT and -RECORDS have no scenario yet. Prosody writes no record
- * of prosodyctl's account changes, of a failed login, nor of an affiliation change. Dendrite and ejabberd have no
- * evidence reader yet: their record checks end REVIEW (Not tested).
+ * of prosodyctl's account changes, of a failed login, nor of an affiliation change. Dendrite (level info) writes no
+ * record of a failed login and no source address of a login; ejabberd (level info) none of ejabberdctl register.
  */
 const auditNotYet: Record<string, Answer> = { 'AUD-FEDERATION': 'Not tested', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'Not tested' };
-const noReader: Record<string, Answer> = { 'AUD-ACCOUNT': 'Not tested', 'AUD-AUTH': 'Not tested', 'AUD-ADMIN': 'Not tested', 'AUD-TIME': 'Not tested' };
 const auditFindings: Record<Product, Record<string, Answer>> = {
   synapse: { ...auditNotYet },
-  dendrite: { ...auditNotYet, ...noReader },
+  dendrite: { ...auditNotYet, 'AUD-AUTH': 'No' },
   prosody: { ...auditNotYet, 'AUD-ACCOUNT': 'No', 'AUD-AUTH': 'No', 'AUD-ADMIN': 'No' },
-  ejabberd: { ...auditNotYet, ...noReader },
+  ejabberd: { ...auditNotYet, 'AUD-ACCOUNT': 'No' },
 };
 
 /**

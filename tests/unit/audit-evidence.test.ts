@@ -1,7 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { dendriteReader, parseDendriteLine } from '../../harness/audit/dendrite.ts';
+import { ejabberdReader } from '../../harness/audit/ejabberd.ts';
 import { readLogRecords, readStamp } from '../../harness/audit/evidence.ts';
 import { parseProsodyLine } from '../../harness/audit/prosody.ts';
 import { parseSynapseLine, synapseReader } from '../../harness/audit/synapse.ts';
@@ -35,5 +37,38 @@ describe('audit evidence: Synapse and Prosody log lines', () => {
     expect(parseProsodyLine('2026-11-23T01:59:10Z c2s559bcd03fc80            info\tAuthenticated as a@org-a.test'))
       .toEqual({ stamp: '2026-11-23T01:59:10Z', group: 'c2s559bcd03fc80', text: 'info c2s559bcd03fc80: Authenticated as a@org-a.test' });
     expect(parseProsodyLine('2026-11-23 01:58:55 portmanager         info\tActivated service')?.group).toBe('-');
+  });
+});
+
+describe('audit evidence: Dendrite and ejabberd log lines (as the lab\'s servers wrote them)', () => {
+  it('reads Dendrite\'s logrus lines by request id, nanosecond stamps included', () => {
+    const line = 'time="2026-11-23T03:59:56.849428637Z" level=info msg=PerformDeviceCreation device_id="<nil>" localpart=audit7ca1b4e8 req.id=7X0FIBN3346N req.method=POST req.path=/_matrix/client/v3/login';
+    expect(parseDendriteLine(line)?.group).toBe('7X0FIBN3346N');
+    expect(readStamp('2026-11-23T03:59:56.849428637Z')?.time).toEqual(new Date('2026-11-23T03:59:56.849Z'));
+    const dir = mkdtempSync(join(tmpdir(), 'fedconf-audit-'));
+    writeFileSync(join(dir, 'dendrite.log'), `${line}\n2026/11/23 03:59:57 http: TLS handshake error from 127.0.0.1:32842: EOF\n`);
+    const [record] = dendriteReader(dir).records(new Date('2026-11-23T03:59:50Z'));
+    expect(dendriteReader(dir).marks.loginSucceeded('@audit7ca1b4e8:org-a.test').every((m) => m.test(record!.text))).toBe(true);
+    expect(dendriteReader(dir).marks.loginSucceeded('@audit7ca1b4:org-a.test').every((m) => m.test(record!.text))).toBe(false);
+  });
+
+  it('reads ejabberd\'s own log (logs/), an Erlang term continued on the next lines belonging to its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedconf-audit-'));
+    const lines = [
+      '2026-11-23 04:00:30.835879+00:00 [warning] <0.761.0>@ejabberd_c2s:process_auth_result/3:280 (tls|<0.761.0>) Failed c2s PLAIN authentication for audit6e616e65@org-a.test from 127.0.0.1: Invalid username or password',
+      '2026-11-23 04:00:32.112858+00:00 [info] <0.774.0>@mod_muc_room:process_admin_items_set/4:2995 Processing MUC admin query from alice-3a9228@org-a.test/fedconf-552a963a in room audit-privileges@conference.org-a.test:',
+      ' [{{jid,<<"bob-52f05d">>,<<"org-a.test">>,<<>>,<<"bob-52f05d">>,',
+      '        <<"org-a.test">>,<<>>},',
+      '   affiliation,admin,<<>>}]',
+    ];
+    mkdirSync(join(dir, 'logs'));
+    writeFileSync(join(dir, 'logs', 'ejabberd.log'), lines.join('\n'));
+    writeFileSync(join(dir, 'ejabberd.log'), lines.join('\n')); // the lab's copy of standard output: not read
+    const reader = ejabberdReader(dir);
+    const records = reader.records(new Date('2026-11-23T04:00:00Z'));
+    expect(records).toHaveLength(2);
+    expect(reader.marks.loginFailed('audit6e616e65@org-a.test').every((m) => m.test(records[0]!.text))).toBe(true);
+    expect(reader.marks.privilegeChanged('alice-3a9228@org-a.test', 'bob-52f05d@org-a.test', 'audit-privileges@conference.org-a.test')
+      .every((m) => m.test(records[1]!.text))).toBe(true);
   });
 });
