@@ -23,8 +23,8 @@ export interface EvidenceReader {
   readonly product: string;
   /** Where the records come from, for the evidence. */
   readonly where: string;
-  /** Every record that began at or after `since`. */
-  records(since: Date): LogRecord[];
+  /** Every record that began at or after `since` (a declared command or endpoint answers later). */
+  records(since: Date): LogRecord[] | Promise<LogRecord[]>;
   /** What a record of each action must contain (every pattern matches the same record). */
   readonly marks: {
     accountCreated(address: string): RegExp[];

@@ -63,6 +63,19 @@ export interface OrganisationDescription {
    * media), for the probes that check what a server holds (harness/probes/server-store.ts). Absent elsewhere.
    */
   storeDir?: string;
+  /** Where the product's declaration says its records are (logs.source; harness/audit/declared.ts). */
+  recordSource?: RecordSource;
+}
+
+/** A declared record source, its token as a reference; a relative file is in logDir, else beside the declaration. */
+export interface RecordSource {
+  file?: string;
+  command?: string[];
+  url?: string;
+  token?: { env: string };
+  stamp?: string;
+  marks?: Partial<Record<'accountCreated' | 'accountRemoved' | 'loginFailed' | 'loginSucceeded' | 'privilegeChanged', string[]>>;
+  declaredIn: string;
 }
 
 /** Lifecycle controls a lab offers to scenarios (the native lab: all; an external target: what it declares). */
