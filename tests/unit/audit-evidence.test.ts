@@ -1,10 +1,13 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { declaredReader } from '../../harness/audit/declared.ts';
 import { dendriteReader, parseDendriteLine } from '../../harness/audit/dendrite.ts';
-import type { OrganisationDescription } from '../../harness/lab/types.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LabDescription, OrganisationDescription } from '../../harness/lab/types.ts';
+import { secretRefsOf } from '../../harness/package/redact.ts';
 import { ejabberdReader } from '../../harness/audit/ejabberd.ts';
 import { readLogRecords, readStamp } from '../../harness/audit/evidence.ts';
 import { parseProsodyLine } from '../../harness/audit/prosody.ts';
@@ -102,8 +105,28 @@ describe('audit evidence: a record source a declaration names (logs.source)', ()
     expect(reader.where).toContain('cat ');
   });
 
-  it('names an endpoint\'s token by its reference only', () => {
-    const reader = declaredReader({ url: 'http://127.0.0.1:9/records?since={since}', token: { env: 'VENDOR_AUDIT_TOKEN' }, declaredIn: dir }, org);
-    expect(reader.where).toContain('env:VENDOR_AUDIT_TOKEN');
+  it('fetches an endpoint with the bearer token of an env: reference, names it by the reference only, and the run redacts it', async () => {
+    process.env.FEDCONF_TEST_AUDIT_TOKEN = 'tok-3f9a1c';
+    let asked = '';
+    const server = createServer((req, res) => {
+      asked = req.url ?? '';
+      if (req.headers.authorization !== 'Bearer tok-3f9a1c') { res.writeHead(401).end(); return; }
+      res.end(readFileSync(join(dir, 'vendor.log')));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/records?since={since}`;
+      const source = { url, token: { env: 'FEDCONF_TEST_AUDIT_TOKEN' }, declaredIn: dir };
+      const reader = declaredReader(source, org);
+      expect(await reader.records(new Date('2026-11-23T04:00:00Z'))).toHaveLength(2);
+      expect(asked).toBe('/records?since=2026-11-23T04%3A00%3A00.000Z');
+      expect(reader.where).toContain('env:FEDCONF_TEST_AUDIT_TOKEN');
+      expect(reader.where).not.toContain('tok-3f9a1c');
+      const lab = { organisations: { 'org-a': { ...org, provisioning: { method: 'prosodyctl' }, recordSource: source } } } as unknown as LabDescription;
+      expect(secretRefsOf(lab)).toEqual([{ env: 'FEDCONF_TEST_AUDIT_TOKEN' }]);
+    } finally {
+      server.close();
+      delete process.env.FEDCONF_TEST_AUDIT_TOKEN;
+    }
   });
 });
