@@ -7,6 +7,7 @@ import { loadProduct } from '../../harness/config/products.ts';
 import { buildReport } from '../../harness/report/build.ts';
 import { writeAll } from '../../harness/report/write.ts';
 import type { TestResult } from '../../harness/verdict/model.ts';
+import { answerRequirement } from '../../harness/verdict/verdict.ts';
 
 const catalogue = loadCatalogue();
 const tests: TestResult[] = [
@@ -48,6 +49,10 @@ describe('the report of one product run', () => {
     expect(list).toContain('AUD-ACCOUNT');
     expect(list).toContain('account record');
     expect(list).toContain('2026-11-23T04:00:00.000Z – 2026-11-23T04:00:04.000Z');
+    // The requirement's reason (what the answer sheets show) says what to check too.
+    const review = tests.filter((t) => t.status === 'REVIEW');
+    expect(answerRequirement(catalogue.requirements.get('AUD-ACCOUNT')!, loadProduct('synapse', catalogue), review).reason)
+      .toContain('with actor, subject and a time in 2026-11-23T04:00:00.000Z');
   });
 
   it('writes JUnit with ERROR as <error>, never as <failure>', () => {
