@@ -34,8 +34,8 @@ export interface EvidenceReader {
    * check cannot run here); unset when the lab's own log files are where machine-readable records would be.
    */
   readonly exportRoute?: string;
-  /** Every record that began at or after `since`. */
-  records(since: Date): LogRecord[];
+  /** Every record that began at or after `since` (a declared command or endpoint answers later). */
+  records(since: Date): LogRecord[] | Promise<LogRecord[]>;
   /** What a record of each action must contain (every pattern matches the same record). */
   readonly marks: {
     accountCreated(address: string): RegExp[];
@@ -61,7 +61,7 @@ export interface EvidenceReader {
 }
 
 /** ISO-8601-like stamps: date, time, optional fraction, optional `Z` / offset. */
-const stampPattern = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,6}))?(Z|[+-]\d\d:?\d\d)?$/;
+const stampPattern = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d)?$/;
 
 /** Reads a timestamp; a stamp without zone is read as the machine's local time and marked so. */
 export function readStamp(stamp: string): { time: Date; zoned: boolean } | undefined {

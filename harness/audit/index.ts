@@ -2,6 +2,9 @@ import type { OrganisationDescription } from '../lab/types.ts';
 import type { Session } from '../scenario/scenario.ts';
 import { ConformanceFailure, NeedsReview } from '../verdict/failure.ts';
 import type { EvidenceReader, LogRecord } from './evidence.ts';
+import { declaredReader } from './declared.ts';
+import { dendriteReader } from './dendrite.ts';
+import { ejabberdReader } from './ejabberd.ts';
 import { prosodyReader } from './prosody.ts';
 import { synapseReader } from './synapse.ts';
 
@@ -9,10 +12,13 @@ export type { EvidenceReader, LogRecord } from './evidence.ts';
 
 /** The evidence reader for an organisation's product, or undefined when the harness cannot fetch its records. */
 export function evidenceReader(org: OrganisationDescription): EvidenceReader | undefined {
+  if (org.recordSource) return declaredReader(org.recordSource, org);
   if (!org.logDir) return undefined;
   switch (org.implementation) {
     case 'synapse': return synapseReader(org.logDir);
     case 'prosody': return prosodyReader(org.logDir);
+    case 'dendrite': return dendriteReader(org.logDir);
+    case 'ejabberd': return ejabberdReader(org.logDir);
     default: return undefined;
   }
 }
@@ -42,7 +48,7 @@ export async function findRecord(s: Session, org: OrganisationDescription, actio
   const reader = evidenceReader(org);
   const window = `${new Date(action.started.getTime() - toleranceMs).toISOString()} – ${new Date(action.ended.getTime() + toleranceMs).toISOString()}`;
   if (!reader) {
-    const why = org.logDir ? `the harness has no evidence reader for ${org.implementation} yet (its logs: ${org.logDir})` : `the harness has no way to fetch ${org.product}'s records`;
+    const why = org.logDir ? `the harness has no evidence reader for ${org.implementation} yet (its logs: ${org.logDir})` : `the harness has no way to fetch ${org.product}'s records (its declaration names no logs.source)`;
     throw new NeedsReview(`${why}: a person must check that they show "${action.what}" with actor, subject and a time in ${window}`);
   }
   const patterns = mark(reader);
@@ -53,7 +59,7 @@ export async function findRecord(s: Session, org: OrganisationDescription, actio
   const since = new Date(action.started.getTime() - toleranceMs);
   const deadline = Date.now() + 3000; // the server may write the record a moment after answering
   for (;;) {
-    const records = reader.records(since);
+    const records = await reader.records(since);
     const found = records.find((r) => patterns.every((p) => p.test(r.text)));
     if (found) {
       s.note(`record of "${action.what}" (harness clock ${action.started.toISOString()}) in ${found.file}:\n[${found.stamp}] ${found.text}`);

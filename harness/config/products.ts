@@ -25,10 +25,24 @@ export interface ProductDeclaration {
   };
   provisioning: { method: 'synapse-shared-secret' | 'prosodyctl' | 'ejabberdctl' | 'pre-created'; description?: string };
   admin: { api?: string; cli?: string; description?: string };
-  logs: { files?: string[]; format?: string; description?: string };
+  logs: { files?: string[]; format?: string; description?: string; source?: RecordSourceDeclaration };
   lab?: { adapter: string; settings?: LabSettings; version?: string };
   /** Where it was read from (not part of the file). */
   file: string;
+}
+
+/** Where the harness fetches a product's own records (audit profile): one of file, command, url. */
+export interface RecordSourceDeclaration {
+  file?: string;
+  command?: string[];
+  /** `{since}` is replaced by the search's start (ISO 8601). */
+  url?: string;
+  /** Bearer token for url, by reference only: `env:NAME`. */
+  token?: string;
+  /** A regular expression whose first group is a record's timestamp (ISO 8601); default: the line's first one. */
+  stamp?: string;
+  /** Per action, regular expressions a record must all match; placeholders {address} {actor} {subject} {room}. */
+  marks?: Partial<Record<'accountCreated' | 'accountRemoved' | 'loginFailed' | 'loginSucceeded' | 'privilegeChanged', string[]>>;
 }
 
 const schemaFile = join(profilesDir, 'schema', 'product.schema.json');
@@ -62,6 +76,9 @@ export function loadProduct(ref: string, catalogue: Catalogue): ProductDeclarati
   check('claims.supported', data.claims.supported ?? []);
   check('claims.unsupported', data.claims.unsupported ?? []);
   check('claims.notApplicable', Object.keys(data.claims.notApplicable ?? {}));
+  const source = data.logs.source;
+  if (source && [source.file, source.command, source.url].filter(Boolean).length !== 1) problems.push('field logs.source: give exactly one of file, command, url');
+  if (source?.token && !source.url) problems.push('field logs.source.token: only for url');
   const both = (data.claims.supported ?? []).filter((id) => (data.claims.unsupported ?? []).includes(id));
   for (const id of both) problems.push(`field claims: "${id}" is listed as both supported and unsupported`);
   if (problems.length) throw new InputError(displayPath(file), problems);

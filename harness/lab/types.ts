@@ -65,6 +65,19 @@ export interface OrganisationDescription {
   storeDir?: string;
   /** Native lab: what it changes in the product's stock configuration (harness/lab/native/deviations.ts), for reports. */
   labDeviations?: readonly string[];
+  /** Where the product's declaration says its records are (logs.source; harness/audit/declared.ts). */
+  recordSource?: RecordSource;
+}
+
+/** A declared record source, its token as a reference; a relative file is in logDir, else beside the declaration. */
+export interface RecordSource {
+  file?: string;
+  command?: string[];
+  url?: string;
+  token?: { env: string };
+  stamp?: string;
+  marks?: Partial<Record<'accountCreated' | 'accountRemoved' | 'loginFailed' | 'loginSucceeded' | 'privilegeChanged', string[]>>;
+  declaredIn: string;
 }
 
 /** Lifecycle controls a lab offers to scenarios (the native lab: all; an external target: what it declares). */

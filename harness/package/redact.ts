@@ -46,9 +46,10 @@ export class Redactor {
 export function secretRefsOf(lab: LabDescription): SecretRef[] {
   return Object.values(lab.organisations).flatMap((o) => {
     const p = o.provisioning;
-    if (p.method === 'synapse-shared-secret') return [p.secret];
-    if (p.method === 'pre-created') return p.accounts.map((a) => a.password);
-    return [];
+    const recordToken = o.recordSource?.token ? [o.recordSource.token] : [];
+    if (p.method === 'synapse-shared-secret') return [p.secret, ...recordToken];
+    if (p.method === 'pre-created') return [...p.accounts.map((a) => a.password), ...recordToken];
+    return recordToken;
   });
 }
 

@@ -159,3 +159,20 @@ export async function operatorShutsDownRoom(org: OrganisationDescription, roomId
   if (!hasSynapseAdminApi(org)) return undefined;
   return succeeded(await adminCall(org, 'DELETE', `/_synapse/admin/v2/rooms/${encodeURIComponent(roomId)}`, { block: true, purge: false }));
 }
+
+/**
+ * AUD-RECORDS: the operator compiles a room's messages for a public-records request. Matrix: Synapse's Admin API
+ * "Room Messages" (GET /_synapse/admin/v1/rooms/<roomId>/messages, oldest first; `fields` holds the whole JSON
+ * answer). XMPP: undefined — neither prosodyctl (0.12) nor ejabberdctl (23.01) has a command that reads a room's
+ * archive (ejabberd's export_piefxis leaves out MAM and MUC). undefined too without admin access. operatorFindsRoom:
+ * the search before it, Synapse's Admin API "List Room" by name (GET /_synapse/admin/v1/rooms?search_term=).
+ */
+export async function operatorFindsRoom(org: OrganisationDescription, name: string): Promise<OperatorAnswer | undefined> {
+  if (org.provisioning.method !== 'synapse-shared-secret') return undefined;
+  return adminCall(org, 'GET', `/_synapse/admin/v1/rooms?search_term=${encodeURIComponent(name)}`);
+}
+
+export async function operatorCompilesRoom(org: OrganisationDescription, roomId: string): Promise<OperatorAnswer | undefined> {
+  if (org.provisioning.method !== 'synapse-shared-secret') return undefined;
+  return adminCall(org, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/messages?dir=f&limit=1000`);
+}

@@ -32,7 +32,9 @@ export function answerRequirement(requirement: Requirement, product: ProductDecl
   if (passed > 0 && review > 0) return result('Not tested', `${passed} test(s) passed; ${review} need a person's review`);
   if (passed > 0) return result('Yes', `${passed} test(s) passed`);
   if (notOffered > 0) return result('No', 'the declaration says the feature is not offered');
-  return result('Not tested', `${review} test(s) need a person's review of the evidence`);
+  // What to check is in the tests' messages (the answer sheets show only this reason).
+  const toReview = [...new Set(tests.filter((t) => t.status === 'REVIEW').map((t) => t.message ?? 'no reason given'))].join('; ');
+  return result('Not tested', `${review} test(s) need a person's review of the evidence: ${toReview}`);
 }
 
 export function answerProfile(profile: Profile, answers: Map<string, RequirementResult>): ProfileVerdict {

@@ -40,3 +40,18 @@ describe('a declaration claiming a capability the server lacks (prosody-claims-u
     expect(htmlOf('prosody-claims-upload')).toMatch(/Declaration check<\/a>: <strong>FAILED<\/strong>/);
   });
 });
+
+describe('a declared record source (ejabberd-declared-records: logs.source names ejabberd\'s log file and the marks)', () => {
+  it('answers the audit records from that source through the generic reader: logins Yes, account creation No with the window\'s records', async () => {
+    const result = await fedconf(['run', '--product', 'ejabberd-declared-records', '--profile', 'audit', '-t', 'AUD-ACCOUNT|AUD-AUTH'], reportsDir);
+    const report = latestReport(reportsDir, 'ejabberd-declared-records');
+    expect(report.run.status, result.stderr).toBe('complete');
+    expect(report.totals.ERROR, result.stdout.slice(-3000)).toBe(0);
+    expect(answerOf(report, 'AUD-AUTH')).toBe('Yes');
+    expect(answerOf(report, 'AUD-ACCOUNT')).toBe('No'); // ejabberdctl register leaves no record (as with the built-in reader)
+    const run = readdirSync(join(reportsDir, 'ejabberd-declared-records')).sort().at(-1)!;
+    const account = report.tests.find((t) => t.requirements.includes('AUD-ACCOUNT'))!;
+    const evidence = account.evidence.map((e) => readFileSync(join(reportsDir, 'ejabberd-declared-records', run, e), 'utf8')).join('\n');
+    expect(evidence).toContain('logs/ejabberd.log (declared record source)');
+  });
+});

@@ -49,20 +49,20 @@ const e2eeStock: Record<string, Answer> = { 'E2E-DEFAULT': 'No' };
 const e2eeFindings: Partial<Record<Product, Record<string, Answer>>> = { synapse: e2eeStock, dendrite: e2eeStock };
 
 /**
- * Audit rows (README, "Audit"): AUD-RECORDS has no scenario yet. Neither Synapse nor Prosody records a change of
- * the federation policy (a configuration read at start): Synapse's AUD-ADMIN is Partial (its other administrative
- * changes are recorded), Prosody's No. Prosody writes no record of
- * prosodyctl's account changes, of a failed login, of an affiliation change nor of a destroyed room; its one
- * machine-readable sink is the host's syslog, which the lab does not capture (AUD-EXPORT NOT-RUN). Dendrite and
- * ejabberd have no evidence reader yet: their record checks end REVIEW (Not tested).
+ * Audit rows (README, "Audit"): AUD-RECORDS: only Synapse's admin API compiles a room; Dendrite's admin API reads no
+ * messages, prosodyctl / ejabberdctl have no archive export. Neither Synapse nor Prosody records a change of the
+ * federation policy (a configuration read at start): Synapse's AUD-ADMIN is Partial (its other administrative
+ * changes are recorded), Prosody's No. Prosody writes no record of prosodyctl's account changes, of a failed login,
+ * of an affiliation change nor of a destroyed room; its one machine-readable sink is the host's syslog, which the
+ * lab does not capture (AUD-EXPORT NOT-RUN). Dendrite (level info) writes no record of a failed login and no source
+ * address of a login; ejabberd (level info) none of ejabberdctl register.
  */
-const auditNotYet: Record<string, Answer> = { 'AUD-FEDERATION': 'Not tested', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'Not tested' };
-const noReader: Record<string, Answer> = { 'AUD-ACCOUNT': 'Not tested', 'AUD-AUTH': 'Not tested', 'AUD-ADMIN': 'Not tested', 'AUD-TIME': 'Not tested' };
+const auditNotYet: Record<string, Answer> = { 'AUD-FEDERATION': 'Not tested', 'AUD-EXPORT': 'Not tested' };
 const auditFindings: Record<Product, Record<string, Answer>> = {
-  synapse: { 'AUD-ADMIN': 'Partial', 'AUD-RECORDS': 'Not tested' },
-  dendrite: { ...auditNotYet, ...noReader },
-  prosody: { 'AUD-ACCOUNT': 'No', 'AUD-AUTH': 'No', 'AUD-ADMIN': 'No', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'Not tested' },
-  ejabberd: { ...auditNotYet, ...noReader },
+  synapse: { 'AUD-ADMIN': 'Partial' },
+  dendrite: { ...auditNotYet, 'AUD-AUTH': 'No', 'AUD-RECORDS': 'No' },
+  prosody: { 'AUD-ACCOUNT': 'No', 'AUD-AUTH': 'No', 'AUD-ADMIN': 'No', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'No' },
+  ejabberd: { ...auditNotYet, 'AUD-ACCOUNT': 'No', 'AUD-RECORDS': 'No' },
 };
 
 /**

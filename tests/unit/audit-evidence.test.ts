@@ -1,11 +1,17 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { declaredReader } from '../../harness/audit/declared.ts';
+import { dendriteReader, parseDendriteLine } from '../../harness/audit/dendrite.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LabDescription, OrganisationDescription } from '../../harness/lab/types.ts';
+import { secretRefsOf } from '../../harness/package/redact.ts';
+import { ejabberdReader } from '../../harness/audit/ejabberd.ts';
 import { readLogRecords, readStamp } from '../../harness/audit/evidence.ts';
 import { formatOf, timeOf } from '../../harness/audit/export.ts';
 import { findRecord } from '../../harness/audit/index.ts';
-import type { OrganisationDescription } from '../../harness/lab/types.ts';
 import type { Session } from '../../harness/scenario/scenario.ts';
 import { NeedsReview } from '../../harness/verdict/failure.ts';
 import { parseProsodyLine, prosodyReader } from '../../harness/audit/prosody.ts';
@@ -98,5 +104,91 @@ describe('audit records: a reader without the mark', () => {
     const session = { note: () => undefined } as unknown as Session;
     const action = { what: 'a room shut down', started: new Date(), ended: new Date() };
     await expect(findRecord(session, org, action, () => undefined)).rejects.toBeInstanceOf(NeedsReview);
+  });
+});
+
+describe('audit evidence: Dendrite and ejabberd log lines (as the lab\'s servers wrote them)', () => {
+  it('reads Dendrite\'s logrus lines by request id, nanosecond stamps included', async () => {
+    const line = 'time="2026-11-23T03:59:56.849428637Z" level=info msg=PerformDeviceCreation device_id="<nil>" localpart=audit7ca1b4e8 req.id=7X0FIBN3346N req.method=POST req.path=/_matrix/client/v3/login';
+    expect(parseDendriteLine(line)?.group).toBe('7X0FIBN3346N');
+    expect(readStamp('2026-11-23T03:59:56.849428637Z')?.time).toEqual(new Date('2026-11-23T03:59:56.849Z'));
+    const dir = mkdtempSync(join(tmpdir(), 'fedconf-audit-'));
+    writeFileSync(join(dir, 'dendrite.log'), `${line}\n2026/11/23 03:59:57 http: TLS handshake error from 127.0.0.1:32842: EOF\n`);
+    const [record] = await dendriteReader(dir).records(new Date('2026-11-23T03:59:50Z'));
+    expect(dendriteReader(dir).marks.loginSucceeded('@audit7ca1b4e8:org-a.test').every((m) => m.test(record!.text))).toBe(true);
+    expect(dendriteReader(dir).marks.loginSucceeded('@audit7ca1b4:org-a.test').every((m) => m.test(record!.text))).toBe(false);
+  });
+
+  it('reads ejabberd\'s own log (logs/), an Erlang term continued on the next lines belonging to its line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedconf-audit-'));
+    const lines = [
+      '2026-11-23 04:00:30.835879+00:00 [warning] <0.761.0>@ejabberd_c2s:process_auth_result/3:280 (tls|<0.761.0>) Failed c2s PLAIN authentication for audit6e616e65@org-a.test from 127.0.0.1: Invalid username or password',
+      '2026-11-23 04:00:32.112858+00:00 [info] <0.774.0>@mod_muc_room:process_admin_items_set/4:2995 Processing MUC admin query from alice-3a9228@org-a.test/fedconf-552a963a in room audit-privileges@conference.org-a.test:',
+      ' [{{jid,<<"bob-52f05d">>,<<"org-a.test">>,<<>>,<<"bob-52f05d">>,',
+      '        <<"org-a.test">>,<<>>},',
+      '   affiliation,admin,<<>>}]',
+    ];
+    mkdirSync(join(dir, 'logs'));
+    writeFileSync(join(dir, 'logs', 'ejabberd.log'), lines.join('\n'));
+    writeFileSync(join(dir, 'ejabberd.log'), lines.join('\n')); // the lab's copy of standard output: not read
+    const reader = ejabberdReader(dir);
+    const records = await reader.records(new Date('2026-11-23T04:00:00Z'));
+    expect(records).toHaveLength(2);
+    expect(reader.marks.loginFailed('audit6e616e65@org-a.test').every((m) => m.test(records[0]!.text))).toBe(true);
+    expect(reader.marks.privilegeChanged('alice-3a9228@org-a.test', 'bob-52f05d@org-a.test', 'audit-privileges@conference.org-a.test')
+      .every((m) => m.test(records[1]!.text))).toBe(true);
+  });
+});
+
+describe('audit evidence: a record source a declaration names (logs.source)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedconf-audit-'));
+  writeFileSync(join(dir, 'vendor.log'), [
+    '2026-11-23T04:00:30Z WARN login refused for a@org-a.test from 10.0.0.5',
+    '2026-11-23T04:00:31Z INFO login accepted for a@org-a.test from 10.0.0.5',
+    '  (a continuation line)',
+  ].join('\n'));
+  const org = { product: 'vendor-x', logDir: dir } as OrganisationDescription;
+
+  it('reads a file, one record per stamped line, and finds a login by plain text with the outcome word', async () => {
+    const reader = declaredReader({ file: 'vendor.log', declaredIn: '/nowhere' }, org);
+    const records = await reader.records(new Date('2026-11-23T04:00:00Z'));
+    expect(records.map((r) => r.time.toISOString())).toEqual(['2026-11-23T04:00:30.000Z', '2026-11-23T04:00:31.000Z']);
+    expect(records[1]!.text).toContain('continuation');
+    const hit = (marks: RegExp[]) => records.filter((r) => marks.every((m) => m.test(r.text))).map((r) => r.stamp);
+    expect(hit(reader.marks.loginFailed('a@org-a.test'))).toEqual(['2026-11-23T04:00:30Z']);
+    expect(hit(reader.marks.loginSucceeded('a@org-a.test'))).toEqual(['2026-11-23T04:00:31Z']);
+    expect(hit(reader.marks.loginSucceeded('b@org-a.test'))).toEqual([]);
+  });
+
+  it('uses the declared marks with their placeholders, and a command as the source', async () => {
+    const reader = declaredReader({ command: ['cat', join(dir, 'vendor.log')], marks: { loginFailed: ['(?i)REFUSED for {address}'] }, declaredIn: dir }, org);
+    const records = await reader.records(new Date('2026-11-23T04:00:00Z'));
+    expect(reader.marks.loginFailed('a@org-a.test').every((m) => m.test(records[0]!.text))).toBe(true);
+    expect(reader.where).toContain('cat ');
+  });
+
+  it('fetches an endpoint with the bearer token of an env: reference, names it by the reference only, and the run redacts it', async () => {
+    process.env.FEDCONF_TEST_AUDIT_TOKEN = 'tok-3f9a1c';
+    let asked = '';
+    const server = createServer((req, res) => {
+      asked = req.url ?? '';
+      if (req.headers.authorization !== 'Bearer tok-3f9a1c') { res.writeHead(401).end(); return; }
+      res.end(readFileSync(join(dir, 'vendor.log')));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/records?since={since}`;
+      const source = { url, token: { env: 'FEDCONF_TEST_AUDIT_TOKEN' }, declaredIn: dir };
+      const reader = declaredReader(source, org);
+      expect(await reader.records(new Date('2026-11-23T04:00:00Z'))).toHaveLength(2);
+      expect(asked).toBe('/records?since=2026-11-23T04%3A00%3A00.000Z');
+      expect(reader.where).toContain('env:FEDCONF_TEST_AUDIT_TOKEN');
+      expect(reader.where).not.toContain('tok-3f9a1c');
+      const lab = { organisations: { 'org-a': { ...org, provisioning: { method: 'prosodyctl' }, recordSource: source } } } as unknown as LabDescription;
+      expect(secretRefsOf(lab)).toEqual([{ env: 'FEDCONF_TEST_AUDIT_TOKEN' }]);
+    } finally {
+      server.close();
+      delete process.env.FEDCONF_TEST_AUDIT_TOKEN;
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { recordSourceOf } from '../../audit/declared.ts';
 import { driverFor } from '../../drivers/index.ts';
 import { xmppServerVersion } from '../../drivers/xmpp.ts';
 import { matrixServerVersion } from '../../probes/matrix-version.ts';
@@ -28,6 +29,8 @@ export function externalProvider(target: Target): LabProvider {
           ...(org.mucDomain ? { mucDomain: org.mucDomain } : {}),
           provisioning: org.provisioning,
         };
+        const recordSource = recordSourceOf(org.product);
+        if (recordSource) description.recordSource = recordSource;
         progress(`asking ${org.domain} (${name}) for its version`);
         description.version = await readVersion(description, org.federationUrl, target.caFile);
         organisations[name] = description;

@@ -10,6 +10,7 @@ import { isAlive, isOurs, stopProcess, type LabProcess } from '../processes.ts';
 import { organisationNames, type OrganisationDescription, type OrgName } from '../types.ts';
 import type { Assignment, LabProvider, RunningLab } from '../provider.ts';
 import type { NativeAdapter, OrganisationPlan, Progress } from './adapter.ts';
+import { recordSourceOf } from '../../audit/declared.ts';
 import { assertPortsFree, labAddresses } from './addresses.ts';
 import { labDeviationsOf } from './deviations.ts';
 import { nativeAdapters } from './registry.ts';
@@ -104,7 +105,8 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       running[org] = result.processes;
       state.processes.push(...result.processes);
       writeState(state);
-      organisations[org] = { ...result.description, logDir: plans[org].dir, storeDir: plans[org].dir, labDeviations: labDeviationsOf(result.description.implementation) };
+      const recordSource = recordSourceOf(assignment[org]);
+      organisations[org] = { ...result.description, logDir: plans[org].dir, storeDir: plans[org].dir, labDeviations: labDeviationsOf(result.description.implementation), ...(recordSource ? { recordSource } : {}) };
       return organisations[org];
     };
     const stop = async (org: OrgName, p: Progress) => {
