@@ -10,20 +10,24 @@
  * is encrypted with AES-128-GCM, the key and tag encrypted per recipient device with a Signal session.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
-import {
-  KeyHelper,
-  SessionBuilder,
-  SessionCipher,
-  SignalProtocolAddress,
-  type DeviceType,
-  type KeyPairType,
-  type StorageType,
-} from '@privacyresearch/libsignal-protocol-typescript';
+import type { DeviceType, KeyPairType, StorageType } from '@privacyresearch/libsignal-protocol-typescript';
 import { jid as parseJid, xml, type Client } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { ConformanceFailure } from '../verdict/failure.ts';
 import { defaultWaitMs, type Account, type ChatClient, type Conversation } from './driver.ts';
 import { stanzaSession, xmppDriver } from './xmpp.ts';
+
+/**
+ * The library's Curve25519 (an emscripten build) installs process-wide 'uncaughtException' and 'unhandledRejection'
+ * handlers when loaded, and the latter aborts the process: one stray rejection anywhere in the test worker would kill
+ * the whole run. Those handlers are removed again right after loading, leaving the test runner's own in charge.
+ */
+const hooked = (): Array<(...args: never[]) => void> => [...process.listeners('uncaughtException'), ...process.listeners('unhandledRejection')];
+const unhooked = new Set(hooked());
+const signal = await import('@privacyresearch/libsignal-protocol-typescript');
+for (const listener of process.listeners('uncaughtException')) if (!unhooked.has(listener)) process.removeListener('uncaughtException', listener);
+for (const listener of process.listeners('unhandledRejection')) if (!unhooked.has(listener)) process.removeListener('unhandledRejection', listener);
+const { KeyHelper, SessionBuilder, SessionCipher, SignalProtocolAddress } = signal;
 
 export const NS_OMEMO = 'eu.siacs.conversations.axolotl';
 export const NODE_DEVICELIST = `${NS_OMEMO}.devicelist`;
