@@ -6,6 +6,7 @@ import { inject, it } from 'vitest';
 import { driverFor } from '../drivers/index.ts';
 import type { Account, ChatClient, ProtocolDriver } from '../drivers/driver.ts';
 import type { EncryptedMatrixClient } from '../drivers/matrix-crypto.ts';
+import type { OmemoXmppClient } from '../drivers/xmpp-omemo.ts';
 import type { LabSettings } from '../lab/native/adapter.ts';
 import { NotTestable, ProductLacks } from '../verdict/failure.ts';
 import { request } from 'undici';
@@ -56,7 +57,7 @@ export class Session {
    * module (Rust WASM) is loaded here, on demand, so no other scenario pays for it. XMPP labs: NOT-RUN for now.
    */
   async encryptedUser(org: OrgName, name: string): Promise<EncryptedMatrixClient> {
-    if (this.protocol !== 'matrix') throw new NotTestable(`no end-to-end encrypting ${this.protocol} client in the harness yet`);
+    if (this.protocol !== 'matrix') throw new NotTestable(`a Matrix (Olm/Megolm) scenario; the ${this.protocol} lab runs the OMEMO scenarios instead`);
     const { connectEncrypted } = await import('../drivers/matrix-crypto.ts');
     const account = await this.timed(() => provisionAccount(this.lab.organisations[org], `${name}-${randomBytes(3).toString('hex')}`));
     const client = await this.timed(() => connectEncrypted(account));
@@ -68,6 +69,24 @@ export class Session {
   async encryptedLogin(account: Account): Promise<EncryptedMatrixClient> {
     const { connectEncrypted } = await import('../drivers/matrix-crypto.ts');
     const client = await this.timed(() => connectEncrypted(account));
+    this.clients.push(client);
+    return client;
+  }
+
+  /**
+   * A fresh user on `org` with an OMEMO client (XEP-0384 0.3, Signal protocol), for the e2ee suite only: the
+   * Signal library is loaded here, on demand, as encryptedUser loads Matrix crypto. Matrix labs: NOT-RUN.
+   */
+  async omemoUser(org: OrgName, name: string): Promise<OmemoXmppClient> {
+    if (this.protocol !== 'xmpp') throw new NotTestable(`an XMPP (OMEMO) scenario; the ${this.protocol} lab runs the Olm/Megolm scenarios instead`);
+    const account = await this.timed(() => provisionAccount(this.lab.organisations[org], `${name}-${randomBytes(3).toString('hex')}`));
+    return this.omemoLogin(account);
+  }
+
+  /** Another OMEMO device (a new session with its own keys) for an existing account, e.g. an omemoUser's second device. */
+  async omemoLogin(account: Account): Promise<OmemoXmppClient> {
+    const { connectOmemo } = await import('../drivers/xmpp-omemo.ts');
+    const client = await this.timed(() => connectOmemo(account));
     this.clients.push(client);
     return client;
   }

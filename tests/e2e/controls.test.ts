@@ -45,6 +45,10 @@ const controls: Control[] = [
   { variant: 'synapse-e2ee-client-plaintext', breaks: ['E2E-BLIND'], profile: 'e2ee', tests: 'E2E-BLIND:' },
   // A lab-side filter on org-a's federation port refuses /user/keys/query, /user/keys/claim and /user/devices: bob (org-b) cannot get alice's keys.
   { variant: 'synapse-e2ee-keys-off', breaks: ['E2E-DM'], profile: 'e2ee', tests: 'E2E-DM:' },
+  { variant: 'prosody-e2ee-client-plaintext', breaks: ['E2E-BLIND'], profile: 'e2ee', tests: 'E2E-BLIND:' },
+  // PEP off: nobody on the organisation can publish an OMEMO device list or bundle (the refusal is named, not a timeout).
+  { variant: 'prosody-pep-off', breaks: ['E2E-DM'], profile: 'e2ee', tests: 'E2E-DM:' },
+  { variant: 'ejabberd-pep-off', breaks: ['E2E-DM'], profile: 'e2ee', tests: 'E2E-DM:' },
   // Logging off: Synapse at WARNING writes no record of an account's creation; a failed login (a warning) still is.
   { variant: 'synapse-logging-off', breaks: ['AUD-ACCOUNT'], holds: 'AUD-PROTECT', profile: 'audit', tests: 'AUD-(ACCOUNT|PROTECT):' },
   { variant: 'synapse-retention-off', breaks: ['RET-POLICY'], holds: 'RET-KEEP', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },

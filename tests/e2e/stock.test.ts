@@ -14,7 +14,7 @@ const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-e2e-stock-'));
 const catalogue = loadCatalogue();
 const products = ['synapse', 'dendrite', 'prosody', 'ejabberd'] as const;
 type Product = (typeof products)[number];
-type Answer = 'Yes' | 'No' | 'Partial' | 'Not tested';
+type Answer = 'Yes' | 'No' | 'Partial' | 'Not tested' | 'Not applicable';
 
 /** Requirement ids of a profile, with those of the profiles it includes. */
 const rowsOf = (profile: string): string[] => getProfile(catalogue, profile).requirements.map((r) => r.id);
@@ -41,12 +41,14 @@ const guestFindings: Record<Product, Record<string, Answer>> = {
 };
 
 /**
- * E2E-* rows on the Matrix products (XMPP: no OMEMO client yet, every row Not tested); every other row, E2E-VERIFY
- * and E2E-BACKUP included, is Yes (docs/e2ee-status.md). Neither stock server encrypts new private rooms or DMs by
- * default (Synapse: encryption_enabled_by_default_for_room_type is off; Dendrite has no such option): E2E-DEFAULT No.
+ * E2E-* rows. Matrix: every row has a scenario, E2E-VERIFY and E2E-BACKUP included, and is Yes (docs/e2ee-status.md)
+ * except E2E-DEFAULT: neither stock server encrypts new private rooms or DMs by default (Synapse:
+ * encryption_enabled_by_default_for_room_type is off; Dendrite has no such option). XMPP (OMEMO 0.3): every row Yes
+ * on both (E2E-VERIFY is the fingerprint comparison OMEMO offers); E2E-BACKUP and E2E-DEFAULT are Matrix-only rows.
  */
 const e2eeStock: Record<string, Answer> = { 'E2E-DEFAULT': 'No' };
-const e2eeFindings: Partial<Record<Product, Record<string, Answer>>> = { synapse: e2eeStock, dendrite: e2eeStock };
+const omemoStock: Record<string, Answer> = { 'E2E-BACKUP': 'Not applicable', 'E2E-DEFAULT': 'Not applicable' };
+const e2eeFindings: Partial<Record<Product, Record<string, Answer>>> = { synapse: e2eeStock, dendrite: e2eeStock, prosody: omemoStock, ejabberd: omemoStock };
 
 /**
  * Audit rows (README, "Audit"): AUD-RECORDS: only Synapse's admin API compiles a room; Dendrite's admin API reads no

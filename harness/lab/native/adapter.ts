@@ -85,6 +85,8 @@ export interface LabSettings {
    * federation listener: harness/lab/native/federation-filter.ts) — the E2E-DM negative control "key endpoints disabled".
    */
   e2eeKeyEndpointsOff?: boolean;
+  /** false: the server offers no PEP (XEP-0163; Prosody without mod_pep), so no OMEMO device list or bundle: the E2E-DM negative control "PEP off". */
+  pep?: boolean;
   /**
    * false: the server logs only warnings and errors (Synapse's root logger at WARNING), the AUD-ACCOUNT negative
    * control "logging off". The lab logs at INFO otherwise.
@@ -158,6 +160,7 @@ const booleanSettings = Object.keys({
   federation: true, s2sRequireEncryption: true, serverKeysExpired: true, wellKnownWrongPort: true, clientPlaintext: true,
   stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
   s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true, e2eeKeyEndpointsOff: true, e2eeByDefault: true, serverLogging: true, retention: true,
+  pep: true,
 } satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */

@@ -47,7 +47,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', 's2sDialback', 'federationAllowList', 'federationAllowListApplied', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', 's2sDialback', 'federationAllowList', 'federationAllowListApplied', 'pep', ...guestSwitches];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -86,6 +86,8 @@ export interface EjabberdConfig {
   stockRateLimits?: boolean;
   /** false: mod_s2s_dialback is not loaded, so peers authenticate by certificate (SASL EXTERNAL) only. */
   s2sDialback?: boolean;
+  /** false: mod_pubsub without its "pep" plugin, so no PEP (no OMEMO device lists or bundles): the E2E-DM negative control. */
+  pep?: boolean;
   /** Peer domains s2s may reach or come from (ACL + s2s_access); absent: any. */
   federationAllowList?: string[];
   logLevel?: string;
@@ -160,6 +162,10 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   };
   if (c.offlineStorage === false) delete (config.modules as Yaml).mod_offline;
   if (c.s2sDialback === false) delete (config.modules as Yaml).mod_s2s_dialback;
+  if (c.pep === false) {
+    const pubsub = (config.modules as Yaml).mod_pubsub as Yaml;
+    (config.modules as Yaml).mod_pubsub = { ...pubsub, plugins: (pubsub.plugins as string[]).filter((p) => p !== 'pep') };
+  }
   return config;
 }
 
@@ -235,13 +241,13 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean; s2sDialback?: boolean; federationAllowList?: string[] } {
+function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean; s2sDialback?: boolean; federationAllowList?: string[]; pep?: boolean } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
   const federationAllowList = allowListOf('ejabberd', settings);
-  const { federation, offlineStorage, stockRateLimits, s2sDialback } = settings;
+  const { federation, offlineStorage, stockRateLimits, s2sDialback, pep } = settings;
   return {
     federation: federation ?? true, ...(offlineStorage !== undefined ? { offlineStorage } : {}), stockRateLimits: stockRateLimits ?? false,
-    ...(s2sDialback !== undefined ? { s2sDialback } : {}), ...(federationAllowList ? { federationAllowList } : {}),
+    ...(s2sDialback !== undefined ? { s2sDialback } : {}), ...(federationAllowList ? { federationAllowList } : {}), ...(pep !== undefined ? { pep } : {}),
   };
 }
 
@@ -284,7 +290,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation, offlineStorage, stockRateLimits, s2sDialback, federationAllowList } = checkSettings(plan.settings);
+  const { federation, offlineStorage, stockRateLimits, s2sDialback, federationAllowList, pep } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -317,6 +323,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     ...(offlineStorage !== undefined ? { offlineStorage } : {}),
     stockRateLimits,
     ...(s2sDialback !== undefined ? { s2sDialback } : {}),
+    ...(pep !== undefined ? { pep } : {}),
     ...(federationAllowList ? { federationAllowList } : {}),
     logLevel: process.env.FEDCONF_EJABBERD_LOG_LEVEL,
   });

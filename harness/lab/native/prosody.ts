@@ -21,7 +21,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', 'federationAllowList', 'federationAllowListApplied', ...guestSwitches, ...retentionSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', 'federationAllowList', 'federationAllowListApplied', 'pep', 'e2eeClientPlaintext', ...guestSwitches, ...retentionSwitches];
 
 /**
  * Prosody 0.12 has no s2s allow-list in core; prosody-modules' mod_host_guard is one (host_guard_blockall +
@@ -89,6 +89,8 @@ export interface ProsodyConfig {
   offlineStorage?: boolean;
   /** true: `c2s_require_encryption = false` (clients may connect without TLS), the SEC-TLS-CLIENT negative control. */
   clientPlaintext?: boolean;
+  /** false: no mod_pep (nor vcard4 / vcard_legacy, which need it): no device lists or bundles, the E2E-DM negative control. */
+  pep?: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /**
    * RET-*: message archives (mod_mam, and mod_muc_mam on the MUC) expiring after this many seconds, or 'never'
@@ -106,7 +108,7 @@ const topLevelDomain = (domain: string): string => domain.replace(/\.$/, '').spl
 export function prosodyConfig(c: ProsodyConfig): string {
   const hostSsl = `{ certificate = ${luaString(c.certificateFile)}; key = ${luaString(c.keyFile)}; cafile = ${luaString(c.caFile)} }`;
   // pep + vcard4 + vcard_legacy as in Debian's stock config: vcard-temp (XEP-0054) answered from the PEP vCard.
-  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons', 'pep', 'vcard4', 'vcard_legacy', 'admin_shell'];
+  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'version', 'ping', 'posix', 'carbons', ...(c.pep === false ? [] : ['pep', 'vcard4', 'vcard_legacy']), 'admin_shell'];
   // admin_shell (in Debian's stock config too): `prosodyctl shell`, through which the operator ends sessions (SEC-SESSION).
   const upload = c.fileUpload !== false;
   const guarded = c.federationAllowList !== undefined;
@@ -208,7 +210,7 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'archiveExpiresAfter' | 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext' | 's2sSecureAuth' | 'federationAllowList'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'archiveExpiresAfter' | 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext' | 's2sSecureAuth' | 'federationAllowList' | 'pep'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
   const federationAllowList = allowListOf('prosody', settings);
   const lifetime = retentionOf('prosody', settings);
@@ -217,13 +219,13 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'archiveExpir
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);
   }
-  const { fileUpload, offlineStorage, clientPlaintext, s2sSecureAuth } = settings;
+  const { fileUpload, offlineStorage, clientPlaintext, s2sSecureAuth, pep } = settings;
   // stockRateLimits: nothing to do, the lab relaxes none of Prosody's limits.
   return {
     federation: federation ?? true, ...(s2sRequireEncryption !== undefined ? { s2sRequireEncryption } : {}), ...(s2sTlsMinVersion ? { s2sTlsMinVersion } : {}),
     ...(offlineStorage !== undefined ? { offlineStorage } : {}), ...(fileUpload !== undefined ? { fileUpload } : {}), ...(clientPlaintext !== undefined ? { clientPlaintext } : {}),
     ...(s2sSecureAuth !== undefined ? { s2sSecureAuth } : {}), ...(federationAllowList ? { federationAllowList } : {}),
-    ...(archiveExpiresAfter !== undefined ? { archiveExpiresAfter } : {}),
+    ...(archiveExpiresAfter !== undefined ? { archiveExpiresAfter } : {}), ...(pep !== undefined ? { pep } : {}),
   };
 }
 
@@ -334,6 +336,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
       mucDomain: mucDomainOf(plan.domain),
       guestDomain: guestDomainOf(plan.domain),
       provisioning: { method: 'prosodyctl', configFile },
+      ...(plan.settings.e2eeClientPlaintext === true ? { clientFault: 'e2ee-plaintext' as const } : {}),
     };
     const reported = await xmppServerVersion(description, plan.caFile);
     if (!/prosody/i.test(reported.name)) {
