@@ -13,6 +13,7 @@ const deviations: Record<string, readonly string[]> = {
     'no trusted key server (trusted_key_servers: []; stock matrix.org); loopback allowed as a federation destination (ip_range_whitelist 127.0.0.0/8)',
     'client API served over TLS on the federation listener :8448 besides plain HTTP :8008 (in place of a TLS proxy)',
     'with a retention lifetime: purge jobs every 5 s (stock: once a day)',
+    'records also written as JSON lines (homeserver.jsonl, Synapse\'s TerseJsonFormatter) beside the text log: AUD-EXPORT\'s answer is about this logging configuration',
   ],
   dendrite: [
     'client API rate limiting off (client_api.rate_limiting; stock on); back on for SEC-BRUTE',
