@@ -114,8 +114,8 @@ describe('FED-INTEGRITY after a RET- purge: a room written into concurrently fro
     },
   }, async (s) => {
     try {
-      touched = true;
       await s.control('reconfigure', 'org-a', { retentionSeconds: lifetimeSeconds });
+      touched = true; // from here on, afterAll restores the declared settings
       await s.control('reconfigure', 'org-b', { retentionSeconds: lifetimeSeconds });
     } catch (error) {
       if (error instanceof ProductLacks) throw new NotTestable(`no retention purge to follow: ${error.message} (RET-POLICY answers this)`);

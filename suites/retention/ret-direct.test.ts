@@ -38,8 +38,8 @@ describe('RET-FEDERATED: org-b\'s own archive copy of a 1:1 conversation expires
   }, async (s) => {
     if (s.protocol === 'matrix') throw new NotTestable('a Matrix direct chat is a room; the RET-FEDERATED scenario of ret-policy.test.ts reads org-b\'s copy of it');
     try {
-      touched = true;
       await s.control('reconfigure', 'org-a', { retentionSeconds: lifetimeSeconds });
+      touched = true; // from here on, afterAll restores the declared settings
       await s.control('reconfigure', 'org-b', { retentionSeconds: lifetimeSeconds });
     } catch (error) {
       if (error instanceof ProductLacks) throw new NotTestable(`no archive expiry to follow: ${error.message} (RET-POLICY answers this)`);

@@ -39,8 +39,8 @@ describe('RET-POLICY: a room\'s own lifetime (m.room.retention) removes its mess
   }, async (s) => {
     if (s.protocol === 'xmpp') throw new NotTestable('XMPP rooms have no lifetime of their own (XEP-0313 §8 leaves retention to the server); the server-wide lifetime is the other RET-POLICY scenario');
     try {
-      touched = true;
       await s.control('reconfigure', 'org-a', { retentionSeconds: serverLifetimeSeconds });
+      touched = true; // from here on, afterAll restores the declared settings
     } catch (error) {
       if (error instanceof ProductLacks) throw new NotTestable(`no retention at all: ${error.message} (the server-wide RET-POLICY scenario answers this)`);
       throw error;
