@@ -68,13 +68,13 @@ const auditFindings: Record<Product, Record<string, Answer>> = {
  * archives only in a daily clean-up task, so a lifetime in seconds is still readable when checked. XMPP rooms'
  * archives live on the room's server only, and org-a's 1:1 archive does not expire at lab scale: RET-FEDERATED not run.
  * RET-MEDIA / RET-EXPORT: Dendrite's admin API deletes no media and exports nothing (No); the XMPP ones are not run yet.
- * FED-INTEGRITY here is the retention-under-concurrency scenario only (a room still federates after a purge).
+ * RET-FEDERATED on Synapse includes the concurrency scenario (a room still federates once both servers purged it).
  */
-const retentionRows = ['RET-POLICY', 'RET-KEEP', 'RET-FEDERATED', 'RET-MEDIA', 'RET-EXPORT', 'FED-INTEGRITY'];
-const xmppRetentionNotYet: Record<string, Answer> = { 'RET-MEDIA': 'Not tested', 'RET-EXPORT': 'Not tested', 'FED-INTEGRITY': 'Not tested' };
+const retentionRows = ['RET-POLICY', 'RET-KEEP', 'RET-FEDERATED', 'RET-MEDIA', 'RET-EXPORT'];
+const xmppRetentionNotYet: Record<string, Answer> = { 'RET-MEDIA': 'Not tested', 'RET-EXPORT': 'Not tested' };
 const retentionFindings: Record<Product, Record<string, Answer>> = {
   synapse: {},
-  dendrite: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', 'RET-MEDIA': 'No', 'RET-EXPORT': 'No', 'FED-INTEGRITY': 'Not tested' },
+  dendrite: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', 'RET-MEDIA': 'No', 'RET-EXPORT': 'No' },
   prosody: { 'RET-POLICY': 'No', 'RET-FEDERATED': 'Not tested', ...xmppRetentionNotYet },
   ejabberd: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', ...xmppRetentionNotYet },
 };
