@@ -85,9 +85,9 @@ async function purgeWhileSending(readers: Reader[], burst: SentMessage[], burstL
         const served = Math.max(0, ...(await client.readBack(room, burst)).map((p) => p.readable.length));
         return { org: org.name, stored, served };
       } catch (error) {
-        // A read path that fails while the purge runs is evidence, not this scenario's verdict (the room's delivery is).
-        if (!(error instanceof ConformanceFailure)) throw error;
-        readErrors.push(`${org.name} ${Date.now() - expiredAt} ms after expiry: ${error.message}`);
+        // The read-back only tells when the purge happened (Synapse: the database count does); a read path failing
+        // while the purge runs (Synapse 1.163 answered HTTP 500 on /search and GET /event) is evidence, not the verdict.
+        readErrors.push(`${org.name} ${Date.now() - expiredAt} ms after expiry: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`);
         return { org: org.name, stored, served: burst.length };
       }
     }));
