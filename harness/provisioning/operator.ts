@@ -176,3 +176,19 @@ export async function operatorCompilesRoom(org: OrganisationDescription, roomId:
   if (org.provisioning.method !== 'synapse-shared-secret') return undefined;
   return adminCall(org, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/messages?dir=f&limit=1000`);
 }
+
+/**
+ * RET-MEDIA: the operator deletes one file its server holds (Synapse admin API DELETE /_synapse/admin/v1/media/<server>/<id>;
+ * for another server's file this drops the local cached copy). undefined where the harness has no Matrix admin access.
+ */
+export async function operatorDeletesMedia(org: OrganisationDescription, mxc: string): Promise<OperatorAnswer | undefined> {
+  if (org.provisioning.method !== 'synapse-shared-secret') return undefined;
+  const [server, mediaId] = mxc.replace(/^mxc:\/\//, '').split('/');
+  return adminCall(org, 'DELETE', `/_synapse/admin/v1/media/${encodeURIComponent(server ?? '')}/${encodeURIComponent(mediaId ?? '')}`);
+}
+
+/** RET-MEDIA: the operator purges the cache of other servers' files older than `beforeTs` (POST /_synapse/admin/v1/purge_media_cache). */
+export async function operatorPurgesRemoteMedia(org: OrganisationDescription, beforeTs: number): Promise<OperatorAnswer | undefined> {
+  if (org.provisioning.method !== 'synapse-shared-secret') return undefined;
+  return adminCall(org, 'POST', `/_synapse/admin/v1/purge_media_cache?before_ts=${beforeTs}`, {});
+}

@@ -215,7 +215,7 @@ describe('RET-FEDERATED: the other organisation\'s server also removes its copy'
     requirements: ['RET-FEDERATED'],
     clause: retentionClause,
   }, async (s) => {
-    if (s.protocol === 'xmpp') throw new NotTestable('an XMPP room\'s archive lives only on the room\'s server; the check of org-b\'s own copies (1:1 archives) is not written yet');
+    if (s.protocol === 'xmpp') throw new NotTestable('an XMPP room\'s archive lives only on the room\'s server; org-b\'s own copies of 1:1 conversations are ret-direct.test.ts\'s scenario');
     const o = await observationWithRetention(s);
     noteObservation(s, o, ['org-b']);
     needPaths(o, 'org-b');

@@ -71,14 +71,17 @@ const auditFindings: Record<Product, Record<string, Answer>> = {
  * Retention rows the retention suite answers (the others have no scenario yet). Dendrite and ejabberd have no
  * automatic retention (the lab refuses the lifetime, RET-POLICY FAILED with that reason); Prosody 0.12 expires its
  * archives only in a daily clean-up task, so a lifetime in seconds is still readable when checked. XMPP rooms'
- * archives live on the room's server only: RET-FEDERATED is not checked there yet.
+ * archives live on the room's server only, and org-a's 1:1 archive does not expire at lab scale: RET-FEDERATED not run.
+ * RET-MEDIA / RET-EXPORT: Dendrite's admin API deletes no media and exports nothing (No); the XMPP ones are not run yet.
+ * RET-FEDERATED on Synapse includes the concurrency scenario (a room still federates once both servers purged it).
  */
-const retentionRows = ['RET-POLICY', 'RET-KEEP', 'RET-FEDERATED'];
+const retentionRows = ['RET-POLICY', 'RET-KEEP', 'RET-FEDERATED', 'RET-MEDIA', 'RET-EXPORT'];
+const xmppRetentionNotYet: Record<string, Answer> = { 'RET-MEDIA': 'Not tested', 'RET-EXPORT': 'Not tested' };
 const retentionFindings: Record<Product, Record<string, Answer>> = {
   synapse: {},
-  dendrite: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested' },
-  prosody: { 'RET-POLICY': 'No', 'RET-FEDERATED': 'Not tested' },
-  ejabberd: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested' },
+  dendrite: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', 'RET-MEDIA': 'No', 'RET-EXPORT': 'No' },
+  prosody: { 'RET-POLICY': 'No', 'RET-FEDERATED': 'Not tested', ...xmppRetentionNotYet },
+  ejabberd: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', ...xmppRetentionNotYet },
 };
 
 afterEach(() => {
