@@ -32,6 +32,14 @@ export function ejabberdReader(logDir: string): EvidenceReader {
       // mod_muc_room logs the admin query with the actor's full JID, the room and the items (subject and affiliation).
       privilegeChanged: (actor, subject, room) => [/Processing MUC admin query from/, new RegExp(`from ${escape(actor)}\\b`),
         new RegExp(escape(room)), new RegExp(`<<"${escape(subject.split('@')[0] ?? subject)}">>`), /affiliation,admin/],
+      // mod_muc_room: "Destroyed MUC room <room> by the owner <full JID>".
+      roomShutDown: (actor, room) => [/Destroyed MUC room/, new RegExp(`${escape(room)} by (?:the owner )?${escape(actor)}\\b`)],
+      // The allow-list is an ACL and the s2s_access rule in ejabberd.yml, read at start: a record would name the listed domains.
+      federationPolicy: (allowed) => [/s2s_access|allow|whitelist/i, ...allowed.map((d) => new RegExp(escape(d)))],
+      // ejabberd_s2s_in / _out once a stream is authenticated: "Accepted inbound s2s EXTERNAL authentication <from> -> <to> (ip)".
+      federationInbound: (peer) => [new RegExp(`Accepted inbound s2s \\S+ authentication ${escape(peer)} -> `)],
+      federationOutbound: (peer) => [new RegExp(`Accepted outbound s2s \\S+ authentication \\S+ -> ${escape(peer)} `)],
+      // No federationRefused: which line ejabberd 23.01 writes when s2s_access refuses a peer is not known yet (REVIEW).
     },
   };
 }

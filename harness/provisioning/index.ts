@@ -26,20 +26,25 @@ export async function provisionAccount(org: OrganisationDescription, localpart: 
   }
 }
 
-/** Removes an account the harness created for its own use (e.g. a version probe). */
-export async function removeAccount(account: Account): Promise<void> {
+/**
+ * Removes an account the harness created (a version probe's, an audit scenario's). false: the harness has no way
+ * to remove accounts of this product through its provisioning method (pre-created accounts; Dendrite, which
+ * shares Synapse's shared-secret registration but not its Admin API).
+ */
+export async function removeAccount(account: Account): Promise<boolean> {
   const method = account.org.provisioning;
   switch (method.method) {
     case 'prosodyctl':
-      return deleteWithProsodyctl(account.org, method, account.address);
+      await deleteWithProsodyctl(account.org, method, account.address);
+      return true;
     case 'ejabberdctl':
-      return deleteWithEjabberdctl(account.org, method, account.address);
+      await deleteWithEjabberdctl(account.org, method, account.address);
+      return true;
     case 'synapse-shared-secret':
       // Deactivation through the Admin API, as the operator's admin account (the account's data stays).
-      await operatorDeactivates(account.org, account.address);
-      return;
+      return (await operatorDeactivates(account.org, account.address)) !== undefined;
     case 'pre-created':
-      return; // no removal through this method
+      return false;
   }
 }
 

@@ -57,14 +57,16 @@ const e2eeFindings: Partial<Record<Product, Record<string, Answer>>> = { synapse
  * changes are recorded), Prosody's No. Prosody writes no record of prosodyctl's account changes, of a failed login,
  * of an affiliation change nor of a destroyed room; its one machine-readable sink is the host's syslog, which the
  * lab does not capture (AUD-EXPORT NOT-RUN). Dendrite (level info) writes no record of a failed login and no source
- * address of a login; ejabberd (level info) none of ejabberdctl register.
+ * address of a login; ejabberd (level info) none of ejabberdctl register, nor of the federation policy it starts
+ * with (AUD-ADMIN Partial, as Synapse). The Dendrite and ejabberd readers cannot yet tell a federation refusal or an
+ * export route (REVIEW: Not tested).
  */
 const auditNotYet: Record<string, Answer> = { 'AUD-FEDERATION': 'Not tested', 'AUD-EXPORT': 'Not tested' };
 const auditFindings: Record<Product, Record<string, Answer>> = {
   synapse: { 'AUD-ADMIN': 'Partial' },
   dendrite: { ...auditNotYet, 'AUD-AUTH': 'No', 'AUD-RECORDS': 'No' },
   prosody: { 'AUD-ACCOUNT': 'No', 'AUD-AUTH': 'No', 'AUD-ADMIN': 'No', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'No' },
-  ejabberd: { ...auditNotYet, 'AUD-ACCOUNT': 'No', 'AUD-RECORDS': 'No' },
+  ejabberd: { ...auditNotYet, 'AUD-ACCOUNT': 'No', 'AUD-ADMIN': 'Partial', 'AUD-RECORDS': 'No' },
 };
 
 /**

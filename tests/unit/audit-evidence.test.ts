@@ -192,3 +192,16 @@ describe('audit evidence: a record source a declaration names (logs.source)', ()
     }
   });
 });
+
+describe('audit evidence: ejabberd room destruction and federation lines', () => {
+  it('recognises the owner destroying a room and the authenticated s2s streams, by peer and direction', () => {
+    const { roomShutDown, federationInbound, federationOutbound } = ejabberdReader('/nowhere').marks;
+    const destroyed = 'info <0.747.0>@mod_muc_room:process_iq_owner/3:3480 Destroyed MUC room audit-shutdown@conference.org-a.test by the owner alice-a3148d@org-a.test/fedconf-cd9d15a5';
+    expect(roomShutDown!('alice-a3148d@org-a.test', 'audit-shutdown@conference.org-a.test').every((m) => m.test(destroyed))).toBe(true);
+    expect(roomShutDown!('bob@org-a.test', 'audit-shutdown@conference.org-a.test').every((m) => m.test(destroyed))).toBe(false);
+    const inbound = 'info <0.603.0>@ejabberd_s2s_in:handle_auth_success/4:183 (tls|<0.603.0>) Accepted inbound s2s EXTERNAL authentication org-b.test -> org-a.test (127.0.0.1)';
+    const outbound = 'info <0.602.0>@ejabberd_s2s_out:handle_auth_success/2:223 (tls|<0.602.0>) Accepted outbound s2s EXTERNAL authentication org-a.test -> org-b.test (127.77.9.12)';
+    expect([inbound, outbound].map((l) => federationInbound!('org-b.test').every((m) => m.test(l)))).toEqual([true, false]);
+    expect([inbound, outbound].map((l) => federationOutbound!('org-b.test').every((m) => m.test(l)))).toEqual([false, true]);
+  });
+});
