@@ -47,7 +47,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', 's2sDialback', 'federationAllowList', 'federationAllowListApplied', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', 's2sDialback', 'federationAllowList', 'federationAllowListApplied', 'messageArchive', ...guestSwitches];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -91,6 +91,8 @@ export interface EjabberdConfig {
   logLevel?: string;
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
+  /** true: mod_mam as the stock config's commented-out example has it (every message archived), rooms archived too. */
+  messageArchive?: boolean;
 }
 
 type Yaml = Record<string, unknown>;
@@ -160,6 +162,11 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   };
   if (c.offlineStorage === false) delete (config.modules as Yaml).mod_offline;
   if (c.s2sDialback === false) delete (config.modules as Yaml).mod_s2s_dialback;
+  if (c.messageArchive === true) {
+    const muc = (config.modules as Yaml).mod_muc as Yaml;
+    (config.modules as Yaml).mod_mam = { assume_mam_usage: true, default: 'always' };
+    (config.modules as Yaml).mod_muc = { ...muc, default_room_options: { ...(isObject(muc.default_room_options) ? muc.default_room_options : {}), mam: true } };
+  }
   return config;
 }
 
@@ -235,13 +242,14 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean; s2sDialback?: boolean; federationAllowList?: string[] } {
+function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean; s2sDialback?: boolean; federationAllowList?: string[]; messageArchive?: boolean } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
   const federationAllowList = allowListOf('ejabberd', settings);
-  const { federation, offlineStorage, stockRateLimits, s2sDialback } = settings;
+  const { federation, offlineStorage, stockRateLimits, s2sDialback, messageArchive } = settings;
   return {
     federation: federation ?? true, ...(offlineStorage !== undefined ? { offlineStorage } : {}), stockRateLimits: stockRateLimits ?? false,
     ...(s2sDialback !== undefined ? { s2sDialback } : {}), ...(federationAllowList ? { federationAllowList } : {}),
+    ...(messageArchive !== undefined ? { messageArchive } : {}),
   };
 }
 
@@ -284,7 +292,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation, offlineStorage, stockRateLimits, s2sDialback, federationAllowList } = checkSettings(plan.settings);
+  const { federation, offlineStorage, stockRateLimits, s2sDialback, federationAllowList, messageArchive } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -315,6 +323,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     guests: guestsAdmitted(plan.settings),
     uploadDir: ownedDir(join(spoolDir, 'upload'), user),
     ...(offlineStorage !== undefined ? { offlineStorage } : {}),
+    ...(messageArchive !== undefined ? { messageArchive } : {}),
     stockRateLimits,
     ...(s2sDialback !== undefined ? { s2sDialback } : {}),
     ...(federationAllowList ? { federationAllowList } : {}),
