@@ -132,12 +132,16 @@ export async function operatorErasesAccount(org: OrganisationDescription, addres
   }
 }
 
-/** The spec's self-service deactivation with erasure: the user-interactive auth round with the account's password. */
+/**
+ * The spec's self-service deactivation with erasure, as the person: a password login for an access token, then
+ * POST /account/deactivate with the user-interactive auth round (the password again).
+ */
 async function deactivateWithErasure(baseUrl: string, address: string, password: string): Promise<OperatorAnswer[]> {
-  const path = '/_matrix/client/v3/account/deactivate';
-  const call = async (body: Record<string, unknown>): Promise<OperatorAnswer> => {
+  const call = async (path: string, body: Record<string, unknown>, token?: string): Promise<OperatorAnswer> => {
     const response = await request(`${baseUrl.replace(/\/$/, '')}${path}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), headersTimeout: 30_000, bodyTimeout: 30_000,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body), headersTimeout: 30_000, bodyTimeout: 30_000,
     });
     const text = await response.body.text();
     let fields: Record<string, unknown> | undefined;
@@ -146,11 +150,19 @@ async function deactivateWithErasure(baseUrl: string, address: string, password:
     } catch {
       // the text is the evidence
     }
-    return { command: `POST ${path} (erase: true)`, status: response.statusCode, answer: text.slice(0, 600), ...(fields ? { fields } : {}) };
+    // The login answer holds the new access token: never in the evidence.
+    const answer = typeof fields?.access_token === 'string' ? '(logged in)' : text.slice(0, 600);
+    return { command: `POST ${path}${path.endsWith('deactivate') ? ' (erase: true)' : ''}`, status: response.statusCode, answer, ...(fields ? { fields } : {}) };
   };
-  const first = await call({ erase: true });
-  if (first.status !== 401) return [first];
+  const identifier = { type: 'm.id.user', user: address };
+  const login = await call('/_matrix/client/v3/login', { type: 'm.login.password', identifier, password });
+  const token = typeof login.fields?.access_token === 'string' ? login.fields.access_token : undefined;
+  const { fields: _secret, ...loginEvidence } = login;
+  if (!token) return [loginEvidence];
+  const path = '/_matrix/client/v3/account/deactivate';
+  const first = await call(path, { erase: true }, token);
+  if (first.status !== 401) return [loginEvidence, first];
   const session = typeof first.fields?.session === 'string' ? first.fields.session : undefined;
-  const auth = { type: 'm.login.password', identifier: { type: 'm.id.user', user: address }, password, ...(session ? { session } : {}) };
-  return [first, await call({ erase: true, auth })];
+  const auth = { type: 'm.login.password', identifier, password, ...(session ? { session } : {}) };
+  return [loginEvidence, first, await call(path, { erase: true, auth }, token)];
 }

@@ -43,6 +43,8 @@ interface Watch {
   /** Per place the text was in right after the deletion: ms after the deletion at which it no longer was. */
   placeGoneAfterMs: Record<string, number>;
   first: StoredContent;
+  /** ms after the deletion of the first look. */
+  firstAfterMs: number;
   last: StoredContent;
 }
 
@@ -100,6 +102,16 @@ describe('RET-REDACT: a deleted message\'s content is removed from server storag
     await alice.retract(aliceRoom, doomedId);
     const retractedAt = Date.now();
     await expectRetraction(bob, bobRoom, { from: alice, target: doomedId });
+    const watches = {} as Record<Org, Watch>;
+    const look = async (org: Org): Promise<void> => {
+      const now = Date.now();
+      const seen = await storedContent(storeOf(s, org), doomed);
+      const watch = watches[org] ??= { first: seen, firstAfterMs: now - retractedAt, last: seen, placeGoneAfterMs: {} };
+      watch.last = seen;
+      for (const place of watch.first.live) if (!seen.live.includes(place)) watch.placeGoneAfterMs[place] ??= now - retractedAt;
+      if (!seen.live.length && watch.goneAfterMs === undefined) watch.goneAfterMs = now - retractedAt;
+    };
+    for (const org of ['org-a', 'org-b'] as const) await look(org);
 
     // Only storage that holds the message that was not deleted can show a deletion. XMPP rooms live on org-a only.
     const orgs: Org[] = [];
@@ -112,24 +124,16 @@ describe('RET-REDACT: a deleted message\'s content is removed from server storag
 
     const graceSeconds = configured.periodSeconds === undefined ? noPeriodGraceSeconds : configured.periodSeconds + cleanupGraceSeconds;
     const deadline = retractedAt + graceSeconds * 1000;
-    const watches = {} as Record<Org, Watch>;
     for (;;) {
-      for (const org of orgs) {
-        const now = Date.now();
-        const seen = await storedContent(storeOf(s, org), doomed);
-        const watch = watches[org] ??= { first: seen, last: seen, placeGoneAfterMs: {} };
-        watch.last = seen;
-        for (const place of watch.first.live) if (!seen.live.includes(place)) watch.placeGoneAfterMs[place] ??= now - retractedAt;
-        if (!seen.live.length && watch.goneAfterMs === undefined) watch.goneAfterMs = now - retractedAt;
-      }
       if (orgs.every((org) => watches[org].goneAfterMs !== undefined) || Date.now() + pollEveryMs > deadline) break;
       await sleep(pollEveryMs);
+      for (const org of orgs) await look(org);
     }
 
     s.note(`configured: ${configured.settings}; deadline: ${graceSeconds} s after the deletion${configured.periodSeconds === undefined ? ' (no period to configure)' : ` (the period plus ${cleanupGraceSeconds} s for Synapse's 5-minute clean-up job)`}; storage read every ${pollEveryMs / 1000} s`);
     for (const org of orgs) {
       const w = watches[org];
-      s.note(`${org}: right after the deletion the text was in ${w.first.live.join(', ') || 'no live storage'}; ${w.goneAfterMs === undefined ? `still live ${Date.now() - retractedAt} ms after the deletion in ${w.last.live.join(', ')}` : `gone from live storage ${w.goneAfterMs} ms after the deletion`}`);
+      s.note(`${org}: ${w.firstAfterMs} ms after the deletion the text was in ${w.first.live.join(', ') || 'no live storage'}; ${w.goneAfterMs === undefined ? `still live ${Date.now() - retractedAt} ms after the deletion in ${w.last.live.join(', ')}` : `gone from live storage ${w.goneAfterMs} ms after the deletion`}`);
       const gonePlaces = Object.entries(w.placeGoneAfterMs).map(([place, ms]) => `${place} after ${ms} ms`);
       if (gonePlaces.length) s.note(`${org}: the text left ${gonePlaces.join(', ')}`);
       if (w.last.residue.length) s.note(`${org}: residue — the deleted text's bytes remain in ${w.last.residue.join(', ')} (free pages / old WAL frames no row gives any more; recoverable from the disk until overwritten)`);
