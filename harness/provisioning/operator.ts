@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import type { OrganisationDescription } from '../lab/types.ts';
-import { kickSessionWithEjabberdctl, listSessionsWithEjabberdctl, resourcesWithEjabberdctl } from './ejabberdctl.ts';
-import { closeSessionsWithProsodyctl, listSessionsWithProsodyctl } from './prosodyctl.ts';
+import { deleteWithEjabberdctl, kickSessionWithEjabberdctl, listSessionsWithEjabberdctl, resourcesWithEjabberdctl } from './ejabberdctl.ts';
+import { closeSessionsWithProsodyctl, deleteWithProsodyctl, listSessionsWithProsodyctl } from './prosodyctl.ts';
 import { adminTokenWithSharedSecret } from './shared-secret.ts';
 
 /**
@@ -191,4 +191,65 @@ export async function operatorDeletesMedia(org: OrganisationDescription, mxc: st
 export async function operatorPurgesRemoteMedia(org: OrganisationDescription, beforeTs: number): Promise<OperatorAnswer | undefined> {
   if (org.provisioning.method !== 'synapse-shared-secret') return undefined;
   return adminCall(org, 'POST', `/_synapse/admin/v1/purge_media_cache?before_ts=${beforeTs}`, {});
+}
+
+/**
+ * RET-ERASE: the operator closes `address`'s account at the person's request for erasure (GDPR art. 17). Matrix: the
+ * admin API's deactivation with `erase: true` (Synapse; marks the user erased, clears display name and avatar);
+ * where that API is missing (Dendrite), the spec's own POST /_matrix/client/v3/account/deactivate with `erase: true`,
+ * authenticated with the person's password (`password`). XMPP servers have no erasure of their own: the account is
+ * deleted (`prosodyctl deluser`, `ejabberdctl unregister`). Returns the answers for the evidence.
+ */
+export async function operatorErasesAccount(org: OrganisationDescription, address: string, password: string): Promise<OperatorAnswer[]> {
+  const method = org.provisioning;
+  switch (method.method) {
+    case 'synapse-shared-secret': {
+      const admin = await adminCall(org, 'POST', `/_synapse/admin/v1/deactivate/${encodeURIComponent(address)}`, { erase: true });
+      if (admin.status === 200) return [admin];
+      return [admin, ...await deactivateWithErasure(method.adminUrl, address, password)];
+    }
+    case 'prosodyctl':
+      await deleteWithProsodyctl(org, method, address);
+      return [{ command: `prosodyctl deluser ${address}`, answer: 'done' }];
+    case 'ejabberdctl':
+      await deleteWithEjabberdctl(org, method, address);
+      return [{ command: `ejabberdctl unregister ${address}`, answer: 'done' }];
+    case 'pre-created':
+      throw new Error(`${org.name}: no operator access to close accounts (pre-created accounts)`);
+  }
+}
+
+/**
+ * The spec's self-service deactivation with erasure, as the person: a password login for an access token, then
+ * POST /account/deactivate with the user-interactive auth round (the password again).
+ */
+async function deactivateWithErasure(baseUrl: string, address: string, password: string): Promise<OperatorAnswer[]> {
+  const call = async (path: string, body: Record<string, unknown>, token?: string): Promise<OperatorAnswer> => {
+    const response = await request(`${baseUrl.replace(/\/$/, '')}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body), headersTimeout: 30_000, bodyTimeout: 30_000,
+    });
+    const text = await response.body.text();
+    let fields: Record<string, unknown> | undefined;
+    try {
+      fields = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // the text is the evidence
+    }
+    // The login answer holds the new access token: never in the evidence.
+    const answer = typeof fields?.access_token === 'string' ? '(logged in)' : text.slice(0, 600);
+    return { command: `POST ${path}${path.endsWith('deactivate') ? ' (erase: true)' : ''}`, status: response.statusCode, answer, ...(fields ? { fields } : {}) };
+  };
+  const identifier = { type: 'm.id.user', user: address };
+  const login = await call('/_matrix/client/v3/login', { type: 'm.login.password', identifier, password });
+  const token = typeof login.fields?.access_token === 'string' ? login.fields.access_token : undefined;
+  const { fields: _secret, ...loginEvidence } = login;
+  if (!token) return [loginEvidence];
+  const path = '/_matrix/client/v3/account/deactivate';
+  const first = await call(path, { erase: true }, token);
+  if (first.status !== 401) return [loginEvidence, first];
+  const session = typeof first.fields?.session === 'string' ? first.fields.session : undefined;
+  const auth = { type: 'm.login.password', identifier, password, ...(session ? { session } : {}) };
+  return [loginEvidence, first, await call(path, { erase: true, auth }, token)];
 }

@@ -53,6 +53,9 @@ const controls: Control[] = [
   { variant: 'synapse-logging-off', breaks: ['AUD-ACCOUNT'], holds: 'AUD-PROTECT', profile: 'audit', tests: 'AUD-(ACCOUNT|PROTECT):' },
   { variant: 'synapse-retention-off', breaks: ['RET-POLICY'], holds: 'RET-KEEP', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
   { variant: 'synapse-retention-overdelete', breaks: ['RET-KEEP'], holds: 'RET-POLICY', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
+  // Redacted content kept forever (redaction_retention_period: null): the event itself (event_json) keeps the text.
+  // Stock Synapse is No as well, for its search index only (event_search, synapse#13122): see stock.test.ts.
+  { variant: 'synapse-redaction-kept', breaks: ['RET-REDACT'], holds: 'RET-ERASE', profile: 'retention', tests: 'RET-(REDACT|ERASE):' },
 ];
 
 afterEach(() => {

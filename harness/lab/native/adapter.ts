@@ -101,6 +101,19 @@ export interface LabSettings {
   retention?: boolean;
   /** The lifetime actually enforced, shorter than retentionSeconds announces: the RET-KEEP (over-deletion) negative control. */
   retentionEnforcedSeconds?: number;
+  /**
+   * RET-REDACT: how long a deleted (redacted) message's original content may stay in server storage, in seconds
+   * (M: Synapse `redaction_retention_period`, default 7 days). Absent: the product's default.
+   */
+  redactionRetentionSeconds?: number;
+  /** false: deleted content is kept forever whatever redactionRetentionSeconds says (Synapse `redaction_retention_period: null`), the RET-REDACT negative control. */
+  redactionPurge?: boolean;
+  /**
+   * XMPP, RET-REDACT / RET-ERASE: true: the server keeps a message archive (XEP-0313: Prosody mod_mam + mod_muc_mam,
+   * ejabberd mod_mam with rooms archived), kept until a lifetime (retentionSeconds) says otherwise. The lab's XMPP
+   * servers otherwise keep room history in memory only. Matrix servers always store room history.
+   */
+  messageArchive?: boolean;
 }
 
 /** The lab's retention switches, honoured by the adapters that have a retention mechanism. */
@@ -161,6 +174,7 @@ const booleanSettings = Object.keys({
   stockRateLimits: true, loginThrottling: true, presence: true, offlineStorage: true, fileUpload: true, guests: true, guestsAlwaysOn: true,
   s2sSecureAuth: true, s2sDialback: true, federationAllowListApplied: true, e2eeClientPlaintext: true, e2eeKeyEndpointsOff: true, e2eeByDefault: true, serverLogging: true, retention: true,
   pep: true,
+  redactionPurge: true, messageArchive: true,
 } satisfies Record<BooleanSetting, true>) as BooleanSetting[];
 
 /** Everything an adapter needs to run one organisation on this machine. */

@@ -73,7 +73,7 @@ export function createDendriteAdapter(version: string = DENDRITE_VERSION): Nativ
 
   return {
     id: version === DENDRITE_VERSION ? 'dendrite' : `dendrite@${version}`,
-    lacks: { federationAllowList: dendriteHasNoAllowList, retentionSeconds: dendriteHasNoRetention },
+    lacks: { federationAllowList: dendriteHasNoAllowList, retentionSeconds: dendriteHasNoRetention, redactionRetentionSeconds: 'Dendrite has no setting for how long a redacted event\'s original content is kept' },
     protocol: 'matrix',
     ports: [CLIENT_PORT, FEDERATION_PORT],
 

@@ -47,7 +47,7 @@ const systemPidFile = '/run/ejabberd/ejabberd.pid';
 const erlangLibs = '/usr/lib/x86_64-linux-gnu';
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', 's2sDialback', 'federationAllowList', 'federationAllowListApplied', 'pep', ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'offlineStorage', 'stockRateLimits', 's2sDialback', 'federationAllowList', 'federationAllowListApplied', 'messageArchive', 'pep', ...guestSwitches];
 
 /** The system user the package created; ejabberdctl runs only as root or as this user. */
 const ejabberdUser = 'ejabberd';
@@ -93,6 +93,8 @@ export interface EjabberdConfig {
   logLevel?: string;
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
+  /** true: mod_mam as the stock config's commented-out example has it (every message archived), rooms archived too. */
+  messageArchive?: boolean;
 }
 
 type Yaml = Record<string, unknown>;
@@ -165,6 +167,11 @@ export function ejabberdConfig(stock: Yaml, c: EjabberdConfig): Yaml {
   if (c.pep === false) {
     const pubsub = (config.modules as Yaml).mod_pubsub as Yaml;
     (config.modules as Yaml).mod_pubsub = { ...pubsub, plugins: (pubsub.plugins as string[]).filter((p) => p !== 'pep') };
+  }
+  if (c.messageArchive === true) {
+    const muc = (config.modules as Yaml).mod_muc as Yaml;
+    (config.modules as Yaml).mod_mam = { assume_mam_usage: true, default: 'always' };
+    (config.modules as Yaml).mod_muc = { ...muc, default_room_options: { ...(isObject(muc.default_room_options) ? muc.default_room_options : {}), mam: true } };
   }
   return config;
 }
@@ -241,13 +248,14 @@ async function stopSystemService(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean; s2sDialback?: boolean; federationAllowList?: string[]; pep?: boolean } {
+function checkSettings(settings: LabSettings): { federation: boolean; offlineStorage?: boolean; stockRateLimits: boolean; s2sDialback?: boolean; federationAllowList?: string[]; pep?: boolean; messageArchive?: boolean } {
   refuseUnknownSettings('ejabberd', settings, knownSettings);
   const federationAllowList = allowListOf('ejabberd', settings);
-  const { federation, offlineStorage, stockRateLimits, s2sDialback, pep } = settings;
+  const { federation, offlineStorage, stockRateLimits, s2sDialback, pep, messageArchive } = settings;
   return {
     federation: federation ?? true, ...(offlineStorage !== undefined ? { offlineStorage } : {}), stockRateLimits: stockRateLimits ?? false,
     ...(s2sDialback !== undefined ? { s2sDialback } : {}), ...(federationAllowList ? { federationAllowList } : {}), ...(pep !== undefined ? { pep } : {}),
+    ...(messageArchive !== undefined ? { messageArchive } : {}),
   };
 }
 
@@ -290,7 +298,7 @@ function ownedFile(path: string, content: { from: string } | { text: string }, u
 }
 
 async function start(plan: OrganisationPlan, progress: Progress): Promise<RunningOrganisation> {
-  const { federation, offlineStorage, stockRateLimits, s2sDialback, federationAllowList, pep } = checkSettings(plan.settings);
+  const { federation, offlineStorage, stockRateLimits, s2sDialback, federationAllowList, messageArchive, pep } = checkSettings(plan.settings);
   const user = await runAs();
   mkdirSync(plan.dir, { recursive: true });
   const spoolDir = ownedDir(join(plan.dir, 'data'), user);
@@ -321,6 +329,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     guests: guestsAdmitted(plan.settings),
     uploadDir: ownedDir(join(spoolDir, 'upload'), user),
     ...(offlineStorage !== undefined ? { offlineStorage } : {}),
+    ...(messageArchive !== undefined ? { messageArchive } : {}),
     stockRateLimits,
     ...(s2sDialback !== undefined ? { s2sDialback } : {}),
     ...(pep !== undefined ? { pep } : {}),

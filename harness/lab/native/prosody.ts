@@ -21,7 +21,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', 'federationAllowList', 'federationAllowListApplied', 'pep', 'e2eeClientPlaintext', ...guestSwitches, ...retentionSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', 'federationAllowList', 'federationAllowListApplied', 'messageArchive', 'pep', 'e2eeClientPlaintext', ...guestSwitches, ...retentionSwitches];
 
 /**
  * Prosody 0.12 has no s2s allow-list in core; prosody-modules' mod_host_guard is one (host_guard_blockall +
@@ -214,7 +214,7 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'archiveExpir
   refuseUnknownSettings('prosody', settings, knownSettings);
   const federationAllowList = allowListOf('prosody', settings);
   const lifetime = retentionOf('prosody', settings);
-  const archiveExpiresAfter = lifetime ?? (settings.retentionSeconds !== undefined ? 'never' as const : undefined);
+  const archiveExpiresAfter = lifetime ?? (settings.retentionSeconds !== undefined || settings.messageArchive === true ? 'never' as const : undefined);
   const { federation, s2sRequireEncryption, s2sTlsMinVersion } = settings;
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
     throw new Error(`prosody adapter: lab setting "s2sTlsMinVersion" must be TLSv1 or TLSv1.2, got ${JSON.stringify(s2sTlsMinVersion)}`);

@@ -31,7 +31,7 @@ const FILTERED_BACKEND_PORT = 8449;
 const START_TIMEOUT_MS = 60_000;
 
 /** The lab settings this adapter honours; anything else is refused (see LabSettings). */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', 'e2eeKeyEndpointsOff', 'e2eeByDefault', 'serverLogging', ...retentionSwitches, ...guestSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 'serverKeysExpired', 'wellKnownWrongPort', 'fileUpload', 'presence', 'clientPlaintext', 'stockRateLimits', 'loginThrottling', 'federationAllowList', 'federationAllowListApplied', 'e2eeClientPlaintext', 'e2eeKeyEndpointsOff', 'e2eeByDefault', 'serverLogging', 'redactionRetentionSeconds', 'redactionPurge', ...retentionSwitches, ...guestSwitches];
 
 /** A rate limit that never bites a test run. */
 const unlimited = { per_second: 10_000, burst_count: 100_000 };
@@ -296,6 +296,14 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
   }
   // The RET-POLICY negative control: the operator asked for a lifetime, retention stays off.
   if (plan.settings.retention === false) config.retention = { enabled: false };
+  const { redactionRetentionSeconds: redactionPeriod, redactionPurge } = plan.settings;
+  if (redactionPeriod !== undefined && (!Number.isInteger(redactionPeriod) || redactionPeriod < 1)) {
+    throw new Error(`synapse adapter: lab setting redactionRetentionSeconds must be a whole number of seconds, got ${JSON.stringify(redactionPeriod)}`);
+  }
+  // RET-REDACT: a redacted event's original JSON is replaced by its pruned form this long after the redaction (by a
+  // job Synapse runs every 5 minutes); null keeps it forever, the negative control.
+  if (redactionPeriod !== undefined) config.redaction_retention_period = `${redactionPeriod}s`;
+  if (redactionPurge === false) config.redaction_retention_period = null;
   if (plan.settings.fileUpload === false) {
     // No media repository in this process (the option meant for moving it to a worker): upload and download
     // endpoints are not served at all.
