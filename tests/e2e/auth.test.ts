@@ -10,7 +10,7 @@ afterEach(() => {
   expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
 });
 
-// The stock products' FED-AUTH / SEC-BAD-INPUT answers are checked with the whole profile in stock.test.ts.
+// The stock products' FED-AUTH / SEC-BAD-INPUT answers are checked with the whole profile in stock-*.test.ts.
 
 describe('the negative control prosody-s2s-insecure-auth (s2s_secure_auth = false)', () => {
   it('is caught: the self-signed peer test FAILED (not ERROR), FED-AUTH is not Yes, and the spoofing test still passes', async () => {

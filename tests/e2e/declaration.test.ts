@@ -22,7 +22,7 @@ const evidenceOf = (product: string) => {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 };
 
-// Stock products' declarations holding is checked with the whole profile in stock.test.ts.
+// Stock products' declarations holding is checked with the whole profile in stock-*.test.ts.
 
 describe('a declaration claiming a capability the server lacks (prosody-claims-upload)', () => {
   it('is caught: the declaration check is FAILED for that claim, the rest still holds, --strict exits 1', async () => {

@@ -5,7 +5,7 @@ import { afterEach, expect, it } from 'vitest';
 import { answerOf, fedconf, labProcessesLeft, latestReport, statusesFor } from './cli.ts';
 
 /**
- * E2E-DEFAULT can pass: both stock products answer No (stock.test.ts), so a positive variant shows the scenario is
+ * E2E-DEFAULT can pass: both stock products answer No (stock-findings.ts), so a positive variant shows the scenario is
  * not stuck at FAILED — Synapse with its documented switch encryption_enabled_by_default_for_room_type: invite
  * (fixtures/products/synapse-e2ee-default.yaml) is Yes, its test PASSED.
  */

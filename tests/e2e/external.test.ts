@@ -12,7 +12,7 @@ import { fedconf, labProcessesLeft, latestReport } from './cli.ts';
 
 /**
  * A cross-section of the profile: client and federation paths, transport, files, a probe peer (NOT-RUN on a target,
- * which names no probe host) and a restart (NOT-RUN: a target offers no controls). The whole profile runs in stock.test.ts.
+ * which names no probe host) and a restart (NOT-RUN: a target offers no controls). The whole profile runs in stock-*.test.ts.
  */
 const sample = 'FED-(DM|ROOM|DISCOVERY|TLS|FILE|AUTH):|SEC-TLS-CLIENT|org-b restarts';
 

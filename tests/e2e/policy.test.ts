@@ -14,7 +14,7 @@ afterEach(() => {
 const failureOf = (report: Report, id: string): string =>
   report.tests.filter((t) => t.requirements.includes(id) && t.status === 'FAILED').map((t) => t.message ?? '').join('\n');
 
-// The stock products' FED-POLICY / FED-ROOM-ACL answers are checked with the whole profile in stock.test.ts.
+// The stock products' FED-POLICY / FED-ROOM-ACL answers are checked with the whole profile in stock-*.test.ts.
 
 describe.each(['synapse-allowlist-unset', 'prosody-allowlist-unset'])('the negative control %s (allow-list not configured)', (variant) => {
   it('is caught: FED-POLICY is No, its test FAILED (not ERROR) on org-c getting through, while org-b kept working', async () => {

@@ -1,29 +1,29 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadCatalogue, getProfile } from '../../harness/catalogue/catalogue.ts';
-import { answerOf, fedconf, labProcessesLeft, latestReport } from './cli.ts';
+import { expect } from 'vitest';
+import { getProfile, loadCatalogue } from '../../harness/catalogue/catalogue.ts';
+import { answerOf, fedconf, latestReport } from './cli.ts';
 
 /**
- * The stock lab products, each through whole profiles once: every requirement must be answered exactly as the
- * README's findings say (a changed answer is a changed finding, or a flaky verdict — both need a look), with no
- * test in ERROR. The negative controls are in controls.test.ts.
+ * The stock lab products' expected answers (README, "Findings on the stock products") and the one way the stock
+ * tests check them: run the product through a profile (optionally only the tests of one prefix), then every row
+ * must be answered exactly as the findings say (a changed answer is a changed finding, or a flaky verdict — both
+ * need a look), with no test in ERROR. Used by stock-federation.test.ts, stock-profiles.test.ts and
+ * stock-retention.test.ts, which run in parallel vitest workers.
  */
-const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-e2e-stock-'));
 const catalogue = loadCatalogue();
-const products = ['synapse', 'dendrite', 'prosody', 'ejabberd'] as const;
-type Product = (typeof products)[number];
-type Answer = 'Yes' | 'No' | 'Partial' | 'Not tested' | 'Not applicable';
+export const products = ['synapse', 'dendrite', 'prosody', 'ejabberd'] as const;
+export type Product = (typeof products)[number];
+export type Answer = 'Yes' | 'No' | 'Partial' | 'Not tested' | 'Not applicable';
 
 /** Requirement ids of a profile, with those of the profiles it includes. */
-const rowsOf = (profile: string): string[] => getProfile(catalogue, profile).requirements.map((r) => r.id);
+export const rowsOf = (profile: string): string[] => getProfile(catalogue, profile).requirements.map((r) => r.id);
 
 /**
  * Answers that are not Yes, per product (README, "Findings on the stock products"). FED-INTEROP is Not tested in
  * every stock run: org-a and org-b run the same implementation (the interop matrix evidences it).
  */
-const federationFindings: Record<Product, Record<string, Answer>> = {
+export const federationFindings: Record<Product, Record<string, Answer>> = {
   synapse: { 'FED-INTEROP': 'Not tested', 'SEC-BAD-INPUT': 'Partial' },
   // Dendrite has no federation allow-list (the lab refuses the setting; the scenario reports it FAILED with that reason).
   dendrite: { 'FED-INTEROP': 'Not tested', 'FED-PRESENCE': 'No', 'FED-POLICY': 'No', 'SEC-BRUTE': 'No' },
@@ -91,32 +91,8 @@ const retentionFindings: Record<Product, Record<string, Answer>> = {
   ejabberd: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', 'RET-REDACT': 'No', 'RET-ERASE': 'No', ...xmppRetentionNotYet },
 };
 
-afterEach(() => {
-  expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
-});
-
-function evidenceOfDeclarationCheck(product: string): string {
-  const run = readdirSync(join(reportsDir, product)).sort().at(-1)!;
-  const file = join(reportsDir, product, run, 'evidence', 'declaration-check.txt');
-  return existsSync(file) ? readFileSync(file, 'utf8') : '';
-}
-
-describe.each(products)('stock %s on the native lab, federation profile', (product) => {
-  it('answers the whole federation profile (with baseline) as the findings say, with no ERROR; its declaration holds', async () => {
-    const result = await fedconf(['run', '--product', product, '--profile', 'federation'], reportsDir);
-    const report = latestReport(reportsDir, product);
-    expect(report.run.status, result.stderr).toBe('complete');
-    expect(report.totals.ERROR, JSON.stringify(report.tests.filter((t) => t.status === 'ERROR'), null, 2)).toBe(0);
-    expect(report.product.version).toMatch(/^\d+\.\d+/);
-    const answers = Object.fromEntries(rowsOf('federation').map((id) => [id, answerOf(report, id)]));
-    const expected = Object.fromEntries(rowsOf('federation').map((id) => [id, federationFindings[product][id] ?? 'Yes']));
-    expect(answers, result.stdout.slice(-4000)).toEqual(expected);
-    expect(report.declarationCheck?.status, evidenceOfDeclarationCheck(product)).toBe('PASSED');
-  });
-});
-
 /** A profile's own rows (by prefix), run with -t on that prefix, answered as its findings table says. */
-interface ProfileRows {
+export interface ProfileRows {
   profile: string;
   prefix: string;
   findings: Partial<Record<Product, Record<string, Answer>>>;
@@ -126,24 +102,36 @@ interface ProfileRows {
   timeoutMs?: number;
 }
 
-const profileRows: ProfileRows[] = [
+export const profileRows: ProfileRows[] = [
   { profile: 'guest-access', prefix: 'GST-', findings: guestFindings },
   { profile: 'audit', prefix: 'AUD-', findings: auditFindings },
   { profile: 'e2ee', prefix: 'E2E-', findings: e2eeFindings },
   { profile: 'retention', prefix: 'RET-', findings: retentionFindings, rows: retentionRows, timeoutMs: 900_000 },
 ];
 
-const runs = profileRows.flatMap((p) => products.filter((product) => p.findings[product]).map((product) => ({ ...p, product })));
 
-describe.each(runs)('stock $product on the native lab, $profile profile', ({ product, profile, prefix, findings, rows, timeoutMs }) => {
-  it(`answers the ${prefix} rows as the findings say, with no ERROR`, { ...(timeoutMs ? { timeout: timeoutMs } : {}) }, async () => {
-    const result = await fedconf(['run', '--product', product, '--profile', profile, '-t', prefix], reportsDir);
-    const report = latestReport(reportsDir, product);
-    expect(report.run.status, result.stderr).toBe('complete');
-    expect(report.totals.ERROR, JSON.stringify(report.tests.filter((t) => t.status === 'ERROR'), null, 2)).toBe(0);
-    const ids = rows ?? rowsOf(profile).filter((id) => id.startsWith(prefix));
-    const answers = Object.fromEntries(ids.map((id) => [id, answerOf(report, id)]));
-    const expected = Object.fromEntries(ids.map((id) => [id, findings[product]?.[id] ?? 'Yes']));
-    expect(answers, result.stdout.slice(-4000)).toEqual(expected);
-  });
-});
+/** Each profile's runs, one per product with findings. */
+export const profileRuns = profileRows.flatMap((p) => products.filter((product) => p.findings[product]).map((product) => ({ ...p, product })));
+
+function evidenceOfDeclarationCheck(reportsDir: string, product: string): string {
+  const run = readdirSync(join(reportsDir, product)).sort().at(-1)!;
+  const file = join(reportsDir, product, run, 'evidence', 'declaration-check.txt');
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+/**
+ * Runs `product` through `profile` (only the tests matching `filter`, when given) and checks the answers of `ids`
+ * against `findings` (absent: Yes), no ERROR, and — for whole-profile runs — that the declaration holds.
+ */
+export async function expectStockAnswers(reportsDir: string, product: Product, profile: string, ids: string[],
+  findings: Record<string, Answer> | undefined, filter?: string): Promise<void> {
+  const result = await fedconf(['run', '--product', product, '--profile', profile, ...(filter ? ['-t', filter] : [])], reportsDir);
+  const report = latestReport(reportsDir, product);
+  expect(report.run.status, result.stderr).toBe('complete');
+  expect(report.totals.ERROR, JSON.stringify(report.tests.filter((t) => t.status === 'ERROR'), null, 2)).toBe(0);
+  expect(report.product.version).toMatch(/^\d+\.\d+/);
+  const answers = Object.fromEntries(ids.map((id) => [id, answerOf(report, id)]));
+  const expected = Object.fromEntries(ids.map((id) => [id, findings?.[id] ?? 'Yes']));
+  expect(answers, result.stdout.slice(-4000)).toEqual(expected);
+  if (!filter) expect(report.declarationCheck?.status, evidenceOfDeclarationCheck(reportsDir, product)).toBe('PASSED');
+}

@@ -8,12 +8,10 @@ import { answerOf, fedconf, labProcessesLeft, latestReport, statusesFor } from '
  * Every negative control (a product variant that lacks one property, fixtures/products/*.yaml with `variantOf`)
  * is caught: the requirement it breaks is No with its tests FAILED, never ERROR, and where named, a requirement the
  * variant still meets is Yes — so the failure is the product's, not the harness's. Each variant runs only the
- * scenarios it concerns; the stock products' full answers are in stock.test.ts. Controls that need a closer look
+ * scenarios it concerns; the stock products' full answers are in stock-*.test.ts. Controls that need a closer look
  * are in their own files: auth.test.ts (FED-AUTH), declaration.test.ts (the declaration check), policy.test.ts.
  */
-const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-e2e-controls-'));
-
-interface Control {
+export interface Control {
   variant: string;
   breaks: string[];
   /** The -t filter: the scenarios of `breaks` (and `holds`). */
@@ -22,7 +20,7 @@ interface Control {
   holds?: string;
 }
 
-const controls: Control[] = [
+export const controls: Control[] = [
   ...['synapse', 'dendrite', 'prosody', 'ejabberd'].map((p): Control => ({ variant: `${p}-federation-off`, breaks: ['FED-DM', 'FED-ROOM'], tests: 'FED-(DM|ROOM):' })),
   { variant: 'prosody-tls-legacy', breaks: ['FED-TLS'], holds: 'FED-DISCOVERY', tests: 'FED-(TLS|DISCOVERY)' },
   { variant: 'prosody-s2s-plaintext', breaks: ['FED-TLS'], holds: 'FED-DISCOVERY', tests: 'FED-(TLS|DISCOVERY)' },
@@ -54,25 +52,30 @@ const controls: Control[] = [
   { variant: 'synapse-retention-off', breaks: ['RET-POLICY'], holds: 'RET-KEEP', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
   { variant: 'synapse-retention-overdelete', breaks: ['RET-KEEP'], holds: 'RET-POLICY', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
   // Redacted content kept forever (redaction_retention_period: null): the event itself (event_json) keeps the text.
-  // Stock Synapse is No as well, for its search index only (event_search, synapse#13122): see stock.test.ts.
+  // Stock Synapse is No as well, for its search index only (event_search, synapse#13122): see stock-findings.ts.
   { variant: 'synapse-redaction-kept', breaks: ['RET-REDACT'], holds: 'RET-ERASE', profile: 'retention', tests: 'RET-(REDACT|ERASE):' },
 ];
 
-afterEach(() => {
-  expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
-});
+/** The tests proving each of `these` is caught (each file of controls calls this once, with its part of the table). */
+export function catchEach(these: Control[]): void {
+  const reportsDir = mkdtempSync(join(tmpdir(), 'fedconf-e2e-controls-'));
 
-describe.each(controls)('the negative control $variant', ({ variant, breaks, holds, profile, tests }) => {
-  it(`is caught: ${breaks.join(' and ')} No, tests FAILED (not ERROR)${holds ? `, while ${holds} still holds` : ''}`, async () => {
-    const result = await fedconf(['run', '--product', variant, '--profile', profile ?? 'federation', '-t', tests], reportsDir);
-    const report = latestReport(reportsDir, variant);
-    expect(report.run.status, result.stderr).toBe('complete');
-    expect(report.product.variantOf).toBeDefined();
-    for (const id of breaks) {
-      expect(answerOf(report, id), `${id}\n${result.stdout.slice(-3000)}`).toBe('No');
-      expect(statusesFor(report, id)).not.toContain('ERROR');
-      expect(statusesFor(report, id)).toContain('FAILED');
-    }
-    if (holds) expect(answerOf(report, holds), `${holds}\n${result.stdout.slice(-3000)}`).toBe('Yes');
+  afterEach(() => {
+    expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
   });
-});
+
+  describe.each(these)('the negative control $variant', ({ variant, breaks, holds, profile, tests }) => {
+    it(`is caught: ${breaks.join(' and ')} No, tests FAILED (not ERROR)${holds ? `, while ${holds} still holds` : ''}`, async () => {
+      const result = await fedconf(['run', '--product', variant, '--profile', profile ?? 'federation', '-t', tests], reportsDir);
+      const report = latestReport(reportsDir, variant);
+      expect(report.run.status, result.stderr).toBe('complete');
+      expect(report.product.variantOf).toBeDefined();
+      for (const id of breaks) {
+        expect(answerOf(report, id), `${id}\n${result.stdout.slice(-3000)}`).toBe('No');
+        expect(statusesFor(report, id)).not.toContain('ERROR');
+        expect(statusesFor(report, id)).toContain('FAILED');
+      }
+      if (holds) expect(answerOf(report, holds), `${holds}\n${result.stdout.slice(-3000)}`).toBe('Yes');
+    });
+  });
+}
