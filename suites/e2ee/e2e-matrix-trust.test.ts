@@ -1,32 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import type { EncryptedMatrixClient } from '../../harness/drivers/matrix-crypto.ts';
-import type { Session } from '../../harness/scenario/scenario.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure } from '../../harness/verdict/failure.ts';
+import { encryptedDm, noteSetup, secret } from './matrix-shared.ts';
 
 /**
  * Trust across organisations with real Olm/Megolm clients (matrix-js-sdk Rust crypto): server-side key backup,
  * cross-signing with SAS verification, and device discovery when the device owner's peer server was down. Each
  * client's crypto set-up cost is noted in the evidence, and so is the cost of each trust step.
  */
-
-function noteSetup(s: Session, clients: EncryptedMatrixClient[]): void {
-  for (const c of clients) {
-    s.note(`crypto set-up ${c.account.address} device ${c.deviceId}: login ${c.setup.loginMs} ms, initRustCrypto ${c.setup.initCryptoMs} ms, first sync (device keys uploaded) ${c.setup.firstSyncMs} ms`);
-  }
-}
-
-/** A sentence unique to this run. */
-const secret = (who: string) => `${who} says the secret is ${randomBytes(6).toString('hex')}`;
-
-/** alice (org-a) opens an encrypted DM with bob (org-b), who accepts. */
-async function encryptedDm(s: Session, alice: EncryptedMatrixClient, bob: EncryptedMatrixClient): Promise<string> {
-  const room = await alice.createEncryptedRoom([bob.userId], { direct: true });
-  await bob.acceptInvite(room);
-  await alice.untilJoined(room, [bob.userId]);
-  s.note(`encrypted DM ${room} between ${alice.account.address} and ${bob.account.address}`);
-  return room;
-}
 
 scenario('E2E-BACKUP: alice (org-a) backs up her room keys on her server; her new device restores them with her recovery key and decrypts the history with bob (org-b)', { requirements: ['E2E-BACKUP'], clause: { matrix: 'Matrix Client-Server API §End-to-End Encryption "Server-side key backups" (POST /room_keys/version, PUT and GET /room_keys/keys; m.megolm_backup.v1.curve25519-aes-sha2) and §Secret storage (m.secret_storage.v1.aes-hmac-sha2 in account data; the backup key as m.megolm_backup.v1)' } }, async (s) => {
   const alice = await s.encryptedUser('org-a', 'alice');

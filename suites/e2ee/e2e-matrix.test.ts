@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import type { EncryptedMatrixClient } from '../../harness/drivers/matrix-crypto.ts';
 import { clientApiAccess } from '../../harness/drivers/matrix.ts';
@@ -9,6 +8,7 @@ import { matrixTargetOf, withMatrixPeer } from '../../harness/scenario/peer-prob
 import type { Session } from '../../harness/scenario/scenario.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable } from '../../harness/verdict/failure.ts';
+import { encryptedDm, noteSetup, secret } from './matrix-shared.ts';
 
 /**
  * End-to-end encryption across two organisations, with real Olm/Megolm clients (matrix-js-sdk Rust crypto).
@@ -20,27 +20,16 @@ const megolmClause = 'Matrix Client-Server API §End-to-End Encryption ("Messagi
   + '"Tracking the device list for a user": /keys/query; "Claiming one-time keys": /keys/claim) and Server-Server API '
   + '§End-to-End Encryption (federated /user/keys/query and /user/keys/claim)';
 
-function noteSetup(s: Session, clients: EncryptedMatrixClient[]): void {
-  for (const c of clients) {
-    s.note(`crypto set-up ${c.account.address} device ${c.deviceId}: login ${c.setup.loginMs} ms, initRustCrypto ${c.setup.initCryptoMs} ms, first sync (device keys uploaded) ${c.setup.firstSyncMs} ms`);
-  }
-}
 
-/** A sentence unique to this run, so a search of what the servers hold cannot hit an older run's message. */
-const secret = (who: string) => `${who} says the secret is ${randomBytes(6).toString('hex')}`;
-
-/** Every client in `readers` decrypts the message `eventId` to `body`. */
 /** alice (org-a) opens an encrypted DM with bob (org-b), who accepts; both crypto clients are set up. */
-async function encryptedDm(s: Session): Promise<{ alice: EncryptedMatrixClient; bob: EncryptedMatrixClient; room: string }> {
+async function encryptedDmPair(s: Session): Promise<{ alice: EncryptedMatrixClient; bob: EncryptedMatrixClient; room: string }> {
   const alice = await s.encryptedUser('org-a', 'alice');
   const bob = await s.encryptedUser('org-b', 'bob');
   noteSetup(s, [alice, bob]);
-  const room = await alice.createEncryptedRoom([bob.userId], { direct: true });
-  await bob.acceptInvite(room);
-  await alice.untilJoined(room, [bob.userId]);
-  return { alice, bob, room };
+  return { alice, bob, room: await encryptedDm(s, alice, bob) };
 }
 
+/** Every client in `readers` decrypts the message `eventId` to `body`. */
 async function allDecrypt(s: Session, readers: EncryptedMatrixClient[], eventId: string, body: string): Promise<void> {
   for (const reader of readers) {
     const message = await reader.decrypts(eventId, body);
@@ -76,7 +65,7 @@ async function fetchesKeysOf(s: Session, asker: EncryptedMatrixClient, owner: En
 }
 
 scenario('E2E-DM: alice (org-a) and bob (org-b) in an encrypted DM each decrypt the other', { requirements: ['E2E-DM'], clause: { matrix: megolmClause } }, async (s) => {
-  const { alice, bob, room } = await encryptedDm(s);
+  const { alice, bob, room } = await encryptedDmPair(s);
   // Each side's server must obtain the other's keys over federation (a refusal is named here, not left to a decryption timeout).
   await fetchesKeysOf(s, alice, bob);
   await fetchesKeysOf(s, bob, alice);
@@ -170,7 +159,7 @@ async function relayedPdu(peer: MatrixPeer, eventId: string, roomVersion: string
 }
 
 scenario('E2E-BLIND: neither server holds or relays the plaintext of an encrypted DM (client API, admin API, store on disk, federation transaction), only its ciphertext', { requirements: ['E2E-BLIND'], clause: { matrix: `${megolmClause}; m.room.encrypted carries only algorithm, sender_key, device_id, session_id and ciphertext` } }, async (s) => {
-  const { alice, bob, room } = await encryptedDm(s);
+  const { alice, bob, room } = await encryptedDmPair(s);
   const check = async (peer?: MatrixPeer): Promise<void> => {
     // What org-a relays: the probe peer (probe.test) joins the room over federation and keeps what org-a sends it.
     const relay = peer ? await openRoom(alice, room).then(() => peer.joinRoom(matrixTargetOf(s.lab), room, `@probe:${peer.domain}`)) : undefined;
@@ -276,7 +265,7 @@ scenario('E2E-LEAVER: after bob (org-b) leaves an encrypted room, what alice sen
 });
 
 scenario('E2E-DEVICES: bob (org-b) logs in a second device; alice (org-a) discovers it and the new device decrypts her next message', { requirements: ['E2E-DEVICES'], clause: { matrix: 'Matrix Server-Server API §Device Management ("m.device_list_update" EDU) and Client-Server API §End-to-End Encryption "Tracking the device list for a user" (device_lists.changed in /sync, then /keys/query)' } }, async (s) => {
-  const { alice, bob, room } = await encryptedDm(s);
+  const { alice, bob, room } = await encryptedDmPair(s);
   const first = secret('alice, to one device');
   await bob.decrypts(await alice.send(room, first), first); // alice now tracks bob's first device
 
