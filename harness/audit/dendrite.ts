@@ -34,6 +34,10 @@ export function dendriteReader(logDir: string): EvidenceReader {
       // The record of the new power levels names the actor (user_id) and the room; the subject is in the event only.
       privilegeChanged: (actor, _subject, room) => [/Sent event to roomserver/, new RegExp(`user_id="?${escape(actor)}"?`),
         new RegExp(`req\\.path="?/_matrix/client/v3/rooms/(?:${escape(room)}|${escape(encodeURIComponent(room))})/state/m\\.room\\.power_levels`)],
+      // Outbound: the federation sender names the destination (e.g. "Sending invite destination=<peer>").
+      federationOutbound: (peer) => [new RegExp(`destination="?${escape(peer)}"?(?:\\s|$)`)],
+      // Inbound: what a record of a request from the peer would say (the origin or a federation path with its name).
+      federationInbound: (peer) => [new RegExp(`origin="?${escape(peer)}"?(?:\\s|$)|req\\.path="?/_matrix/federation/\\S*${escape(peer)}`)],
     },
   };
 }

@@ -39,7 +39,11 @@ export function ejabberdReader(logDir: string): EvidenceReader {
       // ejabberd_s2s_in / _out once a stream is authenticated: "Accepted inbound s2s EXTERNAL authentication <from> -> <to> (ip)".
       federationInbound: (peer) => [new RegExp(`Accepted inbound s2s \\S+ authentication ${escape(peer)} -> `)],
       federationOutbound: (peer) => [new RegExp(`Accepted outbound s2s \\S+ authentication \\S+ -> ${escape(peer)} `)],
-      // No federationRefused: which line ejabberd 23.01 writes when s2s_access refuses a peer is not known yet (REVIEW).
+      // A peer refused by s2s_access: inbound, ejabberd_s2s_in closes the authenticated stream ("Closing inbound s2s
+      // connection <peer> -> <host>: Stream closed by local host: invalid-from"); outbound, what a record would say.
+      federationRefused: (peer, direction) => [direction === 'in'
+        ? new RegExp(`Closing inbound s2s connection ${escape(peer)} -> \\S+: Stream closed by local host`)
+        : new RegExp(`s2s.*${escape(peer)}.*(?:denied|refused|not allowed|forbidden|policy)|(?:denied|refused|not allowed|forbidden|policy).*s2s.*${escape(peer)}`, 'i')],
     },
   };
 }

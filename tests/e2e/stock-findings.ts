@@ -58,16 +58,17 @@ const e2eeFindings: Partial<Record<Product, Record<string, Answer>>> = { synapse
  * of an affiliation change nor of a destroyed room; its one machine-readable sink is the host's syslog, which the
  * lab does not capture (AUD-EXPORT NOT-RUN). Dendrite (level info) writes no record of a failed login and no source
  * address of a login; ejabberd (level info) none of ejabberdctl register, nor of the federation policy it starts
- * with (AUD-ADMIN Partial, as Synapse). The Dendrite and ejabberd readers cannot yet tell a federation refusal
- * (REVIEW: Not tested); both write text logs only in the lab's configuration (Dendrite logfmt-style key=value lines,
- * ejabberd its own format): AUD-EXPORT No.
+ * with (AUD-ADMIN Partial, as Synapse). AUD-FEDERATION No for both: Dendrite records its outbound invite (its
+ * destination) but nothing of the peer's inbound requests; ejabberd records both streams and an inbound refusal by
+ * s2s_access, but nothing of an outbound one it refused. Both write text logs only in the lab's configuration
+ * (Dendrite logfmt-style key=value lines, ejabberd its own format): AUD-EXPORT No.
  */
-const auditReaderGaps: Record<string, Answer> = { 'AUD-FEDERATION': 'Not tested', 'AUD-EXPORT': 'No' };
+const federationAndExportNo: Record<string, Answer> = { 'AUD-FEDERATION': 'No', 'AUD-EXPORT': 'No' };
 const auditFindings: Record<Product, Record<string, Answer>> = {
   synapse: { 'AUD-ADMIN': 'Partial' },
-  dendrite: { ...auditReaderGaps, 'AUD-AUTH': 'No', 'AUD-RECORDS': 'No' },
+  dendrite: { ...federationAndExportNo, 'AUD-AUTH': 'No', 'AUD-RECORDS': 'No' },
   prosody: { 'AUD-ACCOUNT': 'No', 'AUD-AUTH': 'No', 'AUD-ADMIN': 'No', 'AUD-EXPORT': 'Not tested', 'AUD-RECORDS': 'No' },
-  ejabberd: { ...auditReaderGaps, 'AUD-ACCOUNT': 'No', 'AUD-ADMIN': 'Partial', 'AUD-RECORDS': 'No' },
+  ejabberd: { ...federationAndExportNo, 'AUD-ACCOUNT': 'No', 'AUD-ADMIN': 'Partial', 'AUD-RECORDS': 'No' },
 };
 
 /**
