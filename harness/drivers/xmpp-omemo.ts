@@ -15,7 +15,7 @@ import { jid as parseJid, xml, type Client } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { ConformanceFailure } from '../verdict/failure.ts';
 import { defaultWaitMs, type Account, type ChatClient, type Conversation } from './driver.ts';
-import { stanzaSession, xmppDriver } from './xmpp.ts';
+import { NS_DATA, NS_DISCO_INFO, NS_HINTS, NS_MUC_USER, stanzaSession, xmppDriver } from './xmpp.ts';
 
 /**
  * The library's Curve25519 (an emscripten build) installs process-wide 'uncaughtException' and 'unhandledRejection'
@@ -34,12 +34,8 @@ export const NODE_DEVICELIST = `${NS_OMEMO}.devicelist`;
 export const bundleNode = (deviceId: number): string => `${NS_OMEMO}.bundles:${deviceId}`;
 const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
 const NS_PUBSUB_EVENT = 'http://jabber.org/protocol/pubsub#event';
-const NS_DATA = 'jabber:x:data';
-const NS_HINTS = 'urn:xmpp:hints';
 const NS_EME = 'urn:xmpp:eme:0';
 const NS_CAPS = 'http://jabber.org/protocol/caps';
-const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
-const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 const NS_MUC_ADMIN = 'http://jabber.org/protocol/muc#admin';
 /** How many one-time pre-keys a bundle offers (XEP-0384 0.3 asks for at least 20; the lab needs only a few). */
 const preKeyCount = 20;

@@ -50,9 +50,9 @@ import {
 } from './driver.ts';
 
 const NS_MUC = 'http://jabber.org/protocol/muc';
-const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
-const NS_DATA = 'jabber:x:data';
+export const NS_DATA = 'jabber:x:data';
 const NS_VERSION = 'jabber:iq:version';
 const NS_SEARCH = 'jabber:iq:search';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
@@ -62,8 +62,8 @@ const NS_RETRACT = 'urn:xmpp:message-retract:1';
 const NS_FALLBACK = 'urn:xmpp:fallback:0';
 const NS_REACTIONS = 'urn:xmpp:reactions:0';
 const NS_REFERENCE = 'urn:xmpp:reference:0';
-const NS_HINTS = 'urn:xmpp:hints';
-const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+export const NS_HINTS = 'urn:xmpp:hints';
+export const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 const NS_UPLOAD = 'urn:xmpp:http:upload:0';
 const NS_OOB = 'jabber:x:oob';

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, inject } from 'vitest';
+import { describe } from 'vitest';
 import type { ChatClient, Conversation, SentMessage } from '../../harness/drivers/driver.ts';
 import type { OrganisationDescription } from '../../harness/lab/types.ts';
 import { querySqlite } from '../../harness/probes/server-store.ts';
 import { expectMember, expectMessage } from '../../harness/scenario/expect.ts';
-import { scenario, Session } from '../../harness/scenario/scenario.ts';
+import { scenario } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { reconfiguredForThisFile } from './reconfigure.ts';
+
+const reconfigure = reconfiguredForThisFile();
 
 /**
  * Retention under concurrency (issue 7; RET-FEDERATED, as both servers purge their copy of one room): alice (org-a) and bob (org-b) write into one room at the same time, so the
@@ -24,15 +27,6 @@ const purgeBoundMs = 30_000;
 const purgeQuietMs = 7_000;
 /** A message sent after the purge must reach the other server within this. */
 const deliveryMs = 20_000;
-
-afterAll(async () => {
-  const lab = inject('lab');
-  if (!touched || !lab.controls.includes('reconfigure')) return;
-  const s = new Session(lab);
-  await s.control('reconfigure', 'org-a', {});
-  await s.control('reconfigure', 'org-b', {});
-});
-let touched = false;
 
 async function fire(client: ChatClient, room: Conversation, label: string): Promise<SentMessage[]> {
   const sent: SentMessage[] = [];
@@ -122,9 +116,8 @@ describe('RET-FEDERATED / FED-INTEGRITY: a room written into concurrently from b
     },
   }, async (s) => {
     try {
-      await s.control('reconfigure', 'org-a', { retentionSeconds: lifetimeSeconds });
-      touched = true; // from here on, afterAll restores the declared settings
-      await s.control('reconfigure', 'org-b', { retentionSeconds: lifetimeSeconds });
+      await reconfigure(s, 'org-a', { retentionSeconds: lifetimeSeconds });
+      await reconfigure(s, 'org-b', { retentionSeconds: lifetimeSeconds });
     } catch (error) {
       if (error instanceof ProductLacks) throw new NotTestable(`no retention purge to follow: ${error.message} (RET-POLICY answers this)`);
       throw error;

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, inject } from 'vitest';
+import { describe } from 'vitest';
 import type { SentMessage } from '../../harness/drivers/driver.ts';
 import { expectMessage } from '../../harness/scenario/expect.ts';
-import { scenario, Session } from '../../harness/scenario/scenario.ts';
+import { scenario } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { reconfiguredForThisFile } from './reconfigure.ts';
+
+const reconfigure = reconfiguredForThisFile();
 
 /**
  * RET-FEDERATED for XMPP 1:1 conversations: each side's server archives its own user's copy (XEP-0313 user archives),
@@ -18,15 +21,6 @@ const lifetimeSeconds = 15;
 const expiryBoundMs = 10_000;
 const pollEveryMs = 1_000;
 
-let touched = false;
-afterAll(async () => {
-  const lab = inject('lab');
-  if (!touched || !lab.controls.includes('reconfigure')) return;
-  const s = new Session(lab);
-  await s.control('reconfigure', 'org-a', {});
-  await s.control('reconfigure', 'org-b', {});
-});
-
 describe('RET-FEDERATED: org-b\'s own archive copy of a 1:1 conversation expires like org-a\'s', () => {
   scenario(`alice (org-a) and bob (org-b) chat 1:1, both servers with a ${lifetimeSeconds} s archive lifetime; once org-a's archive has dropped the conversation, bob's archive at org-b has too`, {
     requirements: ['RET-FEDERATED'],
@@ -38,9 +32,8 @@ describe('RET-FEDERATED: org-b\'s own archive copy of a 1:1 conversation expires
   }, async (s) => {
     if (s.protocol === 'matrix') throw new NotTestable('a Matrix direct chat is a room; the RET-FEDERATED scenario of ret-policy.test.ts reads org-b\'s copy of it');
     try {
-      await s.control('reconfigure', 'org-a', { retentionSeconds: lifetimeSeconds });
-      touched = true; // from here on, afterAll restores the declared settings
-      await s.control('reconfigure', 'org-b', { retentionSeconds: lifetimeSeconds });
+      await reconfigure(s, 'org-a', { retentionSeconds: lifetimeSeconds });
+      await reconfigure(s, 'org-b', { retentionSeconds: lifetimeSeconds });
     } catch (error) {
       if (error instanceof ProductLacks) throw new NotTestable(`no archive expiry to follow: ${error.message} (RET-POLICY answers this)`);
       throw error;

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, inject } from 'vitest';
+import { describe } from 'vitest';
 import type { ChatClient, Conversation, ReadPathAnswer, SentMessage } from '../../harness/drivers/driver.ts';
 import { expectMember, expectMessage } from '../../harness/scenario/expect.ts';
-import { scenario, Session } from '../../harness/scenario/scenario.ts';
+import { scenario, type Session } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { reconfiguredForThisFile } from './reconfigure.ts';
+
+const reconfigure = reconfiguredForThisFile();
 
 /**
  * Retention (RET-POLICY, RET-KEEP, RET-FEDERATED): both organisations run with a message lifetime of a few seconds;
@@ -56,15 +59,6 @@ interface Observation {
 
 let observed: Promise<Observation> | undefined;
 
-// The lifetime stays for this file's scenarios only: later suites (baseline) meet org-a and org-b as declared.
-afterAll(async () => {
-  const lab = inject('lab');
-  if (!observed || !lab.controls.includes('reconfigure')) return;
-  const s = new Session(lab);
-  await s.control('reconfigure', 'org-a', {});
-  await s.control('reconfigure', 'org-b', {});
-});
-
 /** The one observation this file's scenarios share (made by whichever runs first). */
 function observation(s: Session): Promise<Observation> {
   observed ??= observe(s);
@@ -73,8 +67,8 @@ function observation(s: Session): Promise<Observation> {
 
 async function observe(s: Session): Promise<Observation> {
   // Both servers get the lifetime; org-b decides what it does with its copy of org-a's room (RET-FEDERATED).
-  await s.control('reconfigure', 'org-a', { retentionSeconds: lifetimeSeconds });
-  await s.control('reconfigure', 'org-b', { retentionSeconds: lifetimeSeconds });
+  await reconfigure(s, 'org-a', { retentionSeconds: lifetimeSeconds });
+  await reconfigure(s, 'org-b', { retentionSeconds: lifetimeSeconds });
   const alice = await s.user('org-a', 'alice');
   const bob = await s.user('org-b', 'bob');
   // The server-wide lifetime only: Synapse clamps a room's own m.room.retention to allowed_lifetime_max when purging but

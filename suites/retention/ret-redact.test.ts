@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, inject, vi } from 'vitest';
+import { describe, vi } from 'vitest';
 import type { OrgName } from '../../harness/lab/types.ts';
 import { storedContent, type StoredContent } from '../../harness/probes/stored-content.ts';
 import { defaultWaitMs } from '../../harness/drivers/driver.ts';
 import { expectMember, expectMessage } from '../../harness/scenario/expect.ts';
-import { scenario, Session } from '../../harness/scenario/scenario.ts';
+import { scenario, type Session } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { reconfiguredForThisFile } from './reconfigure.ts';
+
+const reconfigure = reconfiguredForThisFile();
 
 /**
  * RET-REDACT: alice (org-a) deletes a message in her room, which bob (org-b) has joined; both servers' storage is then
@@ -49,23 +52,12 @@ interface Watch {
   last: StoredContent;
 }
 
-let reconfigured = false;
-
-afterAll(async () => {
-  const lab = inject('lab');
-  if (!reconfigured || !lab.controls.includes('reconfigure')) return;
-  const s = new Session(lab);
-  await s.control('reconfigure', 'org-a', {});
-  await s.control('reconfigure', 'org-b', {});
-});
-
 /** The settings that make the deletion observable: Matrix a short redaction period; XMPP an archive that keeps messages. */
 async function configure(s: Session): Promise<{ periodSeconds?: number; settings: string }> {
   const settings = s.protocol === 'matrix' ? { redactionRetentionSeconds: periodSeconds } : { messageArchive: true };
   try {
-    reconfigured = true;
-    await s.control('reconfigure', 'org-a', settings);
-    await s.control('reconfigure', 'org-b', settings);
+    await reconfigure(s, 'org-a', settings);
+    await reconfigure(s, 'org-b', settings);
     return s.protocol === 'matrix'
       ? { periodSeconds, settings: `redacted content kept for ${periodSeconds} s (redaction_retention_period) on both servers` }
       : { settings: 'message archives on (XEP-0313, rooms included, no expiry) on both servers' };

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, inject } from 'vitest';
+import { describe } from 'vitest';
 import type { SentMessage } from '../../harness/drivers/driver.ts';
-import { scenario, Session } from '../../harness/scenario/scenario.ts';
+import { scenario } from '../../harness/scenario/scenario.ts';
 import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { reconfiguredForThisFile } from './reconfigure.ts';
+
+const reconfigure = reconfiguredForThisFile();
 
 /**
  * RET-POLICY, per room: org-a allows lifetimes up to a minute server-wide; alice's room sets its own, much shorter one.
@@ -20,13 +23,6 @@ const roomLifetimeSeconds = 10;
 const disappearBoundMs = 20_000;
 const pollEveryMs = 1_000;
 
-let touched = false;
-afterAll(async () => {
-  const lab = inject('lab');
-  if (!touched || !lab.controls.includes('reconfigure')) return;
-  await new Session(lab).control('reconfigure', 'org-a', {});
-});
-
 describe('RET-POLICY: a room\'s own lifetime (m.room.retention) removes its messages', () => {
   scenario(`alice's room at org-a sets a ${roomLifetimeSeconds} s lifetime of its own (the server's is ${serverLifetimeSeconds} s); her messages are gone from every read path soon after ${roomLifetimeSeconds} s, a later one is still there`, {
     requirements: ['RET-POLICY'],
@@ -39,8 +35,7 @@ describe('RET-POLICY: a room\'s own lifetime (m.room.retention) removes its mess
   }, async (s) => {
     if (s.protocol === 'xmpp') throw new NotTestable('XMPP rooms have no lifetime of their own (XEP-0313 §8 leaves retention to the server); the server-wide lifetime is the other RET-POLICY scenario');
     try {
-      await s.control('reconfigure', 'org-a', { retentionSeconds: serverLifetimeSeconds });
-      touched = true; // from here on, afterAll restores the declared settings
+      await reconfigure(s, 'org-a', { retentionSeconds: serverLifetimeSeconds });
     } catch (error) {
       if (error instanceof ProductLacks) throw new NotTestable(`no retention at all: ${error.message} (the server-wide RET-POLICY scenario answers this)`);
       throw error;
