@@ -49,8 +49,9 @@ export const controls: Control[] = [
   { variant: 'ejabberd-pep-off', breaks: ['E2E-DM'], profile: 'e2ee', tests: 'E2E-DM:' },
   // Logging off: Synapse at WARNING writes no record of an account's creation; a failed login (a warning) still is.
   { variant: 'synapse-logging-off', breaks: ['AUD-ACCOUNT'], holds: 'AUD-PROTECT', profile: 'audit', tests: 'AUD-(ACCOUNT|PROTECT):' },
-  { variant: 'synapse-retention-off', breaks: ['RET-POLICY'], holds: 'RET-KEEP', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
-  { variant: 'synapse-retention-overdelete', breaks: ['RET-KEEP'], holds: 'RET-POLICY', profile: 'retention', tests: 'RET-(POLICY|KEEP):' },
+  // The server-wide lifetime's scenarios only ('… messages …'): the room's own lifetime is another RET-POLICY scenario.
+  { variant: 'synapse-retention-off', breaks: ['RET-POLICY'], holds: 'RET-KEEP', profile: 'retention', tests: 'RET-(POLICY|KEEP): messages' },
+  { variant: 'synapse-retention-overdelete', breaks: ['RET-KEEP'], holds: 'RET-POLICY', profile: 'retention', tests: 'RET-(POLICY|KEEP): messages' },
   // Redacted content kept forever (redaction_retention_period: null): the event itself (event_json) keeps the text.
   // Stock Synapse is No as well, for its search index only (event_search, synapse#13122): see stock-findings.ts.
   { variant: 'synapse-redaction-kept', breaks: ['RET-REDACT'], holds: 'RET-ERASE', profile: 'retention', tests: 'RET-(REDACT|ERASE):' },
