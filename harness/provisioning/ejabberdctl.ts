@@ -66,3 +66,11 @@ export async function resourcesWithEjabberdctl(org: OrganisationDescription, met
   const [user, host] = at > 0 ? [address.slice(0, at), address.slice(at + 1)] : [address, org.domain];
   return (await ejabberdctl(org, method, ['user_resources', user, host])).split('\n').map((l) => l.trim()).filter(Boolean);
 }
+
+/**
+ * The operator exports every account on the node as XEP-0227 files into `dir` (`ejabberdctl export_piefxis DIR`,
+ * ejabberd_piefxis). The node itself writes them, so `dir` must be writable by the ejabberd user.
+ */
+export async function exportPiefxisWithEjabberdctl(org: OrganisationDescription, method: Method, dir: string): Promise<string> {
+  return (await ejabberdctl(org, method, ['export_piefxis', dir])).trim();
+}
