@@ -72,13 +72,14 @@ const auditFindings: Record<Product, Record<string, Answer>> = {
 };
 
 /**
- * Retention rows the retention suite answers (the others have no scenario yet). Dendrite and ejabberd have no
+ * Retention rows as the retention suite answers them. Dendrite and ejabberd have no
  * automatic retention (the lab refuses the lifetime, RET-POLICY FAILED with that reason); Prosody 0.12 expires its
  * archives only in a daily clean-up task, so a lifetime in seconds is still readable when checked. XMPP rooms'
  * archives live on the room's server only, and org-a's 1:1 archive does not expire at lab scale: RET-FEDERATED not run.
- * RET-MEDIA / RET-EXPORT: Dendrite's admin API deletes no media and exports nothing (No); RET-MEDIA for XMPP is not run
- * yet. RET-EXPORT: Prosody's migrator writes the user's archive as XEP-0227 (Yes); ejabberd's export_piefxis has no
- * message archive in it (No).
+ * RET-MEDIA / RET-EXPORT: Dendrite's admin API deletes no media and exports nothing (No). RET-MEDIA for XMPP is the upload
+ * lifetime: Prosody 0.12 still serves an expired upload (its daily clean-up task removes it), ejabberd 23.01 takes
+ * lifetimes in whole days only (the lab refuses the setting): both No. RET-EXPORT for XMPP: Prosody's migrator writes
+ * the user's archive as XEP-0227 (Yes); ejabberd's export_piefxis has no message archive in it (No).
  * RET-FEDERATED on Synapse includes the concurrency scenario (a room still federates once both servers purged it).
  * RET-REDACT is No everywhere: Synapse censors the event after redaction_retention_period but keeps the body in its
  * search index (event_search, synapse#13122); Dendrite strips the event at once but org-b keeps the body in its users'
@@ -86,12 +87,11 @@ const auditFindings: Record<Product, Record<string, Answer>> = {
  * RET-ERASE: only Synapse erases (Dendrite's deactivation ignores `erase`; XMPP account deletion leaves the room history).
  */
 const retentionRows = ['RET-POLICY', 'RET-KEEP', 'RET-FEDERATED', 'RET-REDACT', 'RET-MEDIA', 'RET-ERASE', 'RET-EXPORT'];
-const xmppRetentionNotYet: Record<string, Answer> = { 'RET-MEDIA': 'Not tested' };
 const retentionFindings: Record<Product, Record<string, Answer>> = {
   synapse: { 'RET-REDACT': 'No' },
   dendrite: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', 'RET-REDACT': 'No', 'RET-MEDIA': 'No', 'RET-ERASE': 'No', 'RET-EXPORT': 'No' },
-  prosody: { 'RET-POLICY': 'No', 'RET-FEDERATED': 'Not tested', 'RET-REDACT': 'No', 'RET-ERASE': 'No', ...xmppRetentionNotYet },
-  ejabberd: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', 'RET-REDACT': 'No', 'RET-ERASE': 'No', 'RET-EXPORT': 'No', ...xmppRetentionNotYet },
+  prosody: { 'RET-POLICY': 'No', 'RET-FEDERATED': 'Not tested', 'RET-REDACT': 'No', 'RET-MEDIA': 'No', 'RET-ERASE': 'No' },
+  ejabberd: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', 'RET-REDACT': 'No', 'RET-MEDIA': 'No', 'RET-ERASE': 'No', 'RET-EXPORT': 'No' },
 };
 
 /** A profile's own rows (by prefix), run with -t on that prefix, answered as its findings table says. */

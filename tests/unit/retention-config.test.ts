@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retentionOf, type OrganisationPlan } from '../../harness/lab/native/adapter.ts';
+import { fileLifetimeOf, retentionOf, type OrganisationPlan } from '../../harness/lab/native/adapter.ts';
 import { prosodyConfig, type ProsodyConfig } from '../../harness/lab/native/prosody.ts';
 import { homeserverConfig, type ConfigFiles } from '../../harness/lab/native/synapse.ts';
 
@@ -36,5 +36,22 @@ describe('lab settings of RET-POLICY / RET-KEEP', () => {
     expect(kept).toContain('muc_log_expires_after = "30"');
     expect(kept).toContain('"muc_mam"');
     expect(prosodyConfig({ ...prosody, archiveExpiresAfter: 'never' })).toContain('archive_expires_after = "never"');
+  });
+});
+
+describe('lab setting of RET-MEDIA (XMPP upload lifetime)', () => {
+  it('Prosody\'s upload component gets http_file_share_expires_after only when a file lifetime is asked', () => {
+    expect(fileLifetimeOf('x', {})).toBeUndefined();
+    expect(fileLifetimeOf('x', { fileLifetimeSeconds: 20 })).toBe(20);
+    expect(() => fileLifetimeOf('x', { fileLifetimeSeconds: 0 })).toThrow(/whole number/);
+    const prosody: ProsodyConfig = {
+      domain: 'org-a.test', address: '127.0.0.1', dnsAddress: '127.0.0.10', dataDir: '/d', pidFile: '/p', certificatesDir: '/c',
+      certificateFile: '/c/a.crt', keyFile: '/c/a.key', caFile: '/c/ca.pem', federation: true, logLevel: 'info',
+    };
+    expect(prosodyConfig(prosody)).not.toContain('http_file_share_expires_after');
+    const config = prosodyConfig({ ...prosody, fileExpiresAfter: 20 });
+    const upload = config.slice(config.indexOf('Component "upload.org-a.test" "http_file_share"'));
+    expect(upload).toContain('  http_file_share_expires_after = 20');
+    expect(prosodyConfig({ ...prosody, fileExpiresAfter: 20, fileUpload: false })).not.toContain('http_file_share');
   });
 });

@@ -114,6 +114,12 @@ export interface LabSettings {
    * servers otherwise keep room history in memory only. Matrix servers always store room history.
    */
   messageArchive?: boolean;
+  /**
+   * RET-MEDIA, XMPP: how long the XEP-0363 upload service keeps an uploaded file, in seconds (Prosody
+   * `http_file_share_expires_after`, stock 1 week). Absent: the product's default. Matrix media is deleted by its
+   * operator in RET-MEDIA's Matrix scenario, so the Matrix adapters refuse it.
+   */
+  fileLifetimeSeconds?: number;
 }
 
 /** The lab's retention switches, honoured by the adapters that have a retention mechanism. */
@@ -129,6 +135,15 @@ export function retentionOf(adapter: string, settings: LabSettings): number | un
   }
   if (settings.retentionSeconds === undefined || settings.retention === false) return undefined;
   return settings.retentionEnforcedSeconds ?? settings.retentionSeconds;
+}
+
+/** The upload lifetime (seconds) an adapter must configure, or undefined for the product's default. */
+export function fileLifetimeOf(adapter: string, settings: LabSettings): number | undefined {
+  const value = settings.fileLifetimeSeconds;
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+    throw new Error(`${adapter} adapter: lab setting fileLifetimeSeconds must be a whole number of seconds, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 /** The allow-list an adapter must configure, or undefined for none (also when the negative control drops it). */

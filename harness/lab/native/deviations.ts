@@ -25,6 +25,7 @@ const deviations: Record<string, readonly string[]> = {
     'guest host guest.<domain> with SASL ANONYMOUS, MUC component conference.<domain> (muc_room_locking false, restrict_room_creation "local"), HTTP upload component upload.<domain> — Debian\'s stock config has them commented out',
     'log timestamps in UTC with a Z suffix (log … timestamps = "!%Y-%m-%dT%H:%M:%SZ")',
     'with a retention lifetime: mod_mam and mod_muc_mam with archive_expires_after / muc_log_expires_after (no archive in the lab otherwise)',
+    'with a file lifetime: http_file_share_expires_after on the upload component (stock 1 week)',
   ],
   ejabberd: [
     'shapers off (c2s_shaper, s2s_shaper: none; stock 3000 B/s for c2s); back on for SEC-BRUTE',

@@ -439,7 +439,11 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
 export const ejabberdAdapter: NativeAdapter = {
   id: 'ejabberd',
   // mod_mam has no expiry option; old archive entries go only when an operator runs `ejabberdctl delete_old_mam_messages`.
-  lacks: { retentionSeconds: 'ejabberd has no automatic message-archive expiry: mod_mam keeps messages until an operator runs ejabberdctl delete_old_mam_messages' },
+  // Uploads expire only through mod_http_upload_quota's max_days, swept once a day.
+  lacks: {
+    retentionSeconds: 'ejabberd has no automatic message-archive expiry: mod_mam keeps messages until an operator runs ejabberdctl delete_old_mam_messages',
+    fileLifetimeSeconds: 'ejabberd 23.01 gives uploaded files a lifetime in whole days only (mod_http_upload_quota max_days), swept once every 24 h (first sweep 10 min after the module starts), so no lifetime in seconds',
+  },
   protocol: 'xmpp',
   ports: [c2sPort, s2sPort, distPort, httpsPort],
   srvRecords(domain) {

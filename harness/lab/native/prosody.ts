@@ -7,7 +7,7 @@ import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { installDebianPackages } from './debian.ts';
 import { waitForPorts } from './ready.ts';
-import { allowListOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, fileLifetimeOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -21,7 +21,7 @@ const startTimeoutMs = 20_000;
 const debianPackages = ['prosody', 'prosody-modules', 'lua-unbound', 'lua-sec', 'lua-event', 'dnsmasq-base'] as const;
 
 /** The settings this adapter honours; anything else is refused so a variant never runs as the stock product. */
-const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', 'federationAllowList', 'federationAllowListApplied', 'messageArchive', 'pep', 'e2eeClientPlaintext', ...guestSwitches, ...retentionSwitches];
+const knownSettings: ReadonlyArray<keyof LabSettings> = ['federation', 's2sTlsMinVersion', 's2sRequireEncryption', 'fileUpload', 'offlineStorage', 'clientPlaintext', 'stockRateLimits', 's2sSecureAuth', 'federationAllowList', 'federationAllowListApplied', 'messageArchive', 'fileLifetimeSeconds', 'pep', 'e2eeClientPlaintext', ...guestSwitches, ...retentionSwitches];
 
 /**
  * Prosody 0.12 has no s2s allow-list in core; prosody-modules' mod_host_guard is one (host_guard_blockall +
@@ -97,6 +97,8 @@ export interface ProsodyConfig {
    * (retention asked but switched off); absent: no archives, as in the lab's usual deployment.
    */
   archiveExpiresAfter?: number | 'never';
+  /** RET-MEDIA: uploaded files expire after this many seconds (`http_file_share_expires_after`); absent: Prosody's week. */
+  fileExpiresAfter?: number;
   /** Whether guest.<domain> admits guests by SASL ANONYMOUS (GST-*); absent: no guest host. */
   guests?: boolean;
 }
@@ -187,7 +189,9 @@ export function prosodyConfig(c: ProsodyConfig): string {
     '  restrict_room_creation = "local"',
     ...(expiry ? [`  modules_enabled = ${luaList(['muc_mam'])}`, `  muc_log_expires_after = ${expiry}`, '  muc_log_by_default = true'] : []),
     '',
-    ...(upload ? [`Component ${luaString(uploadDomainOf(c.domain))} "http_file_share"`, `  ssl = ${hostSsl}`, ''] : []),
+    // An expired file goes only when the daily mod_cron task prunes it; downloads do not check the expiry (0.12).
+    ...(upload ? [`Component ${luaString(uploadDomainOf(c.domain))} "http_file_share"`, `  ssl = ${hostSsl}`,
+      ...(c.fileExpiresAfter !== undefined ? [`  http_file_share_expires_after = ${c.fileExpiresAfter}`] : []), ''] : []),
   ].join('\n');
 }
 
@@ -210,10 +214,11 @@ async function install(progress: Progress): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'archiveExpiresAfter' | 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext' | 's2sSecureAuth' | 'federationAllowList' | 'pep'> {
+function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'archiveExpiresAfter' | 'fileExpiresAfter' | 'federation' | 's2sRequireEncryption' | 's2sTlsMinVersion' | 'fileUpload' | 'offlineStorage' | 'clientPlaintext' | 's2sSecureAuth' | 'federationAllowList' | 'pep'> {
   refuseUnknownSettings('prosody', settings, knownSettings);
   const federationAllowList = allowListOf('prosody', settings);
   const lifetime = retentionOf('prosody', settings);
+  const fileExpiresAfter = fileLifetimeOf('prosody', settings);
   const archiveExpiresAfter = lifetime ?? (settings.retentionSeconds !== undefined || settings.messageArchive === true ? 'never' as const : undefined);
   const { federation, s2sRequireEncryption, s2sTlsMinVersion } = settings;
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {
@@ -226,6 +231,7 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'archiveExpir
     ...(offlineStorage !== undefined ? { offlineStorage } : {}), ...(fileUpload !== undefined ? { fileUpload } : {}), ...(clientPlaintext !== undefined ? { clientPlaintext } : {}),
     ...(s2sSecureAuth !== undefined ? { s2sSecureAuth } : {}), ...(federationAllowList ? { federationAllowList } : {}),
     ...(archiveExpiresAfter !== undefined ? { archiveExpiresAfter } : {}), ...(pep !== undefined ? { pep } : {}),
+    ...(fileExpiresAfter !== undefined ? { fileExpiresAfter } : {}),
   };
 }
 
