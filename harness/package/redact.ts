@@ -6,7 +6,7 @@ export const REDACTED = '[REDACTED]';
 /**
  * Credentials by shape, for values the harness never knew (the servers' own tokens, the random test
  * passwords a worker made): JSON/YAML fields, query parameters, HTTP headers, Matrix token prefixes,
- * XMPP SASL payloads. Each keeps the name and replaces only the value, so a log line still reads.
+ * XMPP SASL payloads and upload-slot headers. Each keeps the name and replaces only the value, so a log line still reads.
  */
 const patterns: Array<[RegExp, string]> = [
   [/("(?:password|new_password|access_token|refresh_token|mac|token|registration_shared_secret|macaroon_secret_key|form_secret)"\s*:\s*")((?:[^"\\]|\\.)*)(")/gi, `$1${REDACTED}$3`],
@@ -14,6 +14,8 @@ const patterns: Array<[RegExp, string]> = [
   [/\b(authorization\s*:\s*(?:Bearer|Basic|X-Matrix)\s+)([^\r\n"]+)/gi, `$1${REDACTED}`],
   [/\bsy[tr]_[A-Za-z0-9_-]+/g, REDACTED],
   [/(<(?:auth|response|challenge|success)\b[^>]*>)([^<]+)(<\/(?:auth|response|challenge|success)>)/gi, `$1${REDACTED}$3`],
+  // XEP-0363 upload slots carry the PUT's credentials as <header name="Authorization|Cookie">.
+  [/(<header\b[^>]*\bname=["'](?:authorization|cookie)["'][^>]*>)([^<]+)(<\/header>)/gi, `$1${REDACTED}$3`],
 ];
 
 /** Replaces known secret values and anything shaped like a credential. */

@@ -17,6 +17,9 @@ describe('the redactor', () => {
     expect(r.redact('registration_shared_secret: "xyz987"')).toBe(`registration_shared_secret: ${REDACTED}`);
     expect(r.redact("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHB3</auth>"))
       .toBe(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${REDACTED}</auth>`);
+    // A XEP-0363 upload slot's PUT credentials.
+    expect(r.redact('<put url="https://upload.org-a.test/x"><header name="Authorization">Bearer eyJhbGciOi.eyJpYXQi.c2ln</header><header name=\'Cookie\'>s=1</header></put>'))
+      .toBe(`<put url="https://upload.org-a.test/x"><header name="Authorization">${REDACTED}</header><header name='Cookie'>${REDACTED}</header></put>`);
     expect(r.redact('registration_shared_secret_path: /lab/run/org-a/registration_shared_secret')).toBe('registration_shared_secret_path: /lab/run/org-a/registration_shared_secret');
   });
 
