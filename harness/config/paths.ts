@@ -1,11 +1,12 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultLabHome } from './lab-home.ts';
 
 /** The repository root, independent of the caller's working directory. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Where the native lab keeps its installs (venvs, builds) and its running state. Never committed. */
-export const labHome = process.env.FEDCONF_LAB_HOME ?? join(repoRoot, '.lab');
+/** Where the native lab keeps its running state: .lab in the clone, or under /var/tmp where the servers' users cannot reach .lab. Never committed. */
+export const labHome = process.env.FEDCONF_LAB_HOME ?? defaultLabHome(repoRoot);
 /** Installs (venvs, builds) are shared by every lab home: FEDCONF_LAB_HOME only moves the running state. */
 export const installDir = process.env.FEDCONF_INSTALL_DIR ?? join(repoRoot, '.lab', 'install');
 export const stateFile = join(labHome, 'state.json');

@@ -345,7 +345,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
   await run(user.prefix[0]!, [...user.prefix.slice(1), 'test', '-r', configFile, '-a', '-r', keyFile, '-a', '-w', spoolDir])
     .catch(() => {
       throw new Error(`ejabberd adapter: user ${ejabberdUser} cannot read ${configFile} or write ${spoolDir}; `
-        + `every parent directory of ${plan.dir} must be searchable by that user`);
+        + `every parent directory of ${plan.dir} must be searchable by that user (FEDCONF_LAB_HOME names a folder it cannot reach: unset it and the lab picks one it can)`);
     });
 
   // Host names for the C library's resolver inside the server's mount namespace: nothing but localhost.

@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabLog } from '../../package/logs.ts';
+import { mkdirReachable } from '../../config/lab-home.ts';
 import { labHome } from '../../config/paths.ts';
 import type { ProductDeclaration } from '../../config/products.ts';
 import { ProductLacks } from '../../verdict/failure.ts';
@@ -61,8 +62,7 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
   const addresses = labAddresses();
   const runDir = join(labHome, 'run');
   rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
-  chmodSync(runDir, 0o755);
+  mkdirReachable(runDir);
 
   const state: LabState = { mode, ownerPid: process.pid, startedAt: new Date().toISOString(), processes: [] };
   writeState(state);
@@ -92,7 +92,7 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       selfSigned: await selfSignedCertificate(join(runDir, 'self-signed'), [probeDomain]),
     };
     const dnsDir = join(runDir, 'dns');
-    mkdirSync(dnsDir, { recursive: true });
+    mkdirReachable(dnsDir);
     state.processes.push(await startDns(dnsDir, addresses.dns, { hosts, srv }));
     writeState(state);
     const resolvConf = writeResolvConf(dnsDir, addresses.dns);
@@ -123,7 +123,7 @@ export async function labUp(assignment: Assignment, progress: Progress, mode: La
       const adapter = adapterFor(product);
       const domain = domainOf(org);
       const dir = join(runDir, org);
-      mkdirSync(dir, { recursive: true });
+      mkdirReachable(dir);
       const tls = await ca.issue([domain, ...adapter.extraHostNames(domain)], [addresses.orgs[org]]);
       plans[org] = {
         name: org, domain, address: addresses.orgs[org], dir, tls, caFile: ca.certFile,

@@ -309,7 +309,7 @@ async function start(plan: OrganisationPlan, progress: Progress): Promise<Runnin
     await run(user.prefix[0]!, [...user.prefix.slice(1), 'test', '-r', configFile, '-a', '-r', keyFile, '-a', '-w', dataDir])
       .catch(() => {
         throw new Error(`prosody adapter: user ${prosodyUser} cannot read ${configFile} or write ${dataDir}; `
-          + `every parent directory of ${plan.dir} must be searchable by that user`);
+          + `every parent directory of ${plan.dir} must be searchable by that user (FEDCONF_LAB_HOME names a folder it cannot reach: unset it and the lab picks one it can)`);
       });
   }
 
