@@ -27,6 +27,19 @@ export class ProductLacks extends Error {
 }
 
 /**
+ * Runs `work`, turning a ProductLacks into what the scenario makes of it: a ConformanceFailure where the missing
+ * mechanism is its own requirement, a NotTestable where another scenario answers for it. Other errors pass as they are.
+ */
+export async function ifLacking<T>(work: () => Promise<T>, toError: (reason: string) => Error): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ProductLacks) throw toError(error.message);
+    throw error;
+  }
+}
+
+/**
  * The harness cannot fetch the evidence itself (a vendor's product declares no way to read its records): the
  * requirement is REVIEW, and the message lists what a person must check, with the actions' times.
  */

@@ -7,7 +7,7 @@ import type { OrganisationDescription } from '../../harness/lab/types.ts';
 import { querySqlite } from '../../harness/probes/server-store.ts';
 import { expectMember, expectMessage } from '../../harness/scenario/expect.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
-import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { ConformanceFailure, NotTestable, ifLacking } from '../../harness/verdict/failure.ts';
 import { reconfiguredForThisFile } from './reconfigure.ts';
 
 const reconfigure = reconfiguredForThisFile();
@@ -115,13 +115,10 @@ describe('RET-FEDERATED / FED-INTEGRITY: a room written into concurrently from b
         + 'muc_log_expires_after) the room keeps reflecting new messages to every occupant (XEP-0045 §7.4).',
     },
   }, async (s) => {
-    try {
+    await ifLacking(async () => {
       await reconfigure(s, 'org-a', { retentionSeconds: lifetimeSeconds });
       await reconfigure(s, 'org-b', { retentionSeconds: lifetimeSeconds });
-    } catch (error) {
-      if (error instanceof ProductLacks) throw new NotTestable(`no retention purge to follow: ${error.message} (RET-POLICY answers this)`);
-      throw error;
-    }
+    }, (why) => new NotTestable(`no retention purge to follow: ${why} (RET-POLICY answers this)`));
     s.note(`configured: lifetime ${lifetimeSeconds} s server-wide on org-a and org-b; ${perSender} messages from each side fired at once`);
     const alice = await s.user('org-a', 'alice');
     const bob = await s.user('org-b', 'bob');

@@ -4,7 +4,7 @@ import { describe } from 'vitest';
 import type { SentMessage } from '../../harness/drivers/driver.ts';
 import { expectMessage } from '../../harness/scenario/expect.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
-import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { ConformanceFailure, NotTestable, ifLacking } from '../../harness/verdict/failure.ts';
 import { reconfiguredForThisFile } from './reconfigure.ts';
 
 const reconfigure = reconfiguredForThisFile();
@@ -31,13 +31,10 @@ describe('RET-FEDERATED: org-b\'s own archive copy of a 1:1 conversation expires
     },
   }, async (s) => {
     if (s.protocol === 'matrix') throw new NotTestable('a Matrix direct chat is a room; the RET-FEDERATED scenario of ret-policy.test.ts reads org-b\'s copy of it');
-    try {
+    await ifLacking(async () => {
       await reconfigure(s, 'org-a', { retentionSeconds: lifetimeSeconds });
       await reconfigure(s, 'org-b', { retentionSeconds: lifetimeSeconds });
-    } catch (error) {
-      if (error instanceof ProductLacks) throw new NotTestable(`no archive expiry to follow: ${error.message} (RET-POLICY answers this)`);
-      throw error;
-    }
+    }, (why) => new NotTestable(`no archive expiry to follow: ${why} (RET-POLICY answers this)`));
     const alice = await s.user('org-a', 'alice');
     const bob = await s.user('org-b', 'bob');
     const token = randomBytes(3).toString('hex');

@@ -3,7 +3,7 @@ import { describe } from 'vitest';
 import { expectMember, expectMessage } from '../../harness/scenario/expect.ts';
 import { exportUserHistory } from '../../harness/provisioning/export.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
-import { ConformanceFailure, ProductLacks } from '../../harness/verdict/failure.ts';
+import { ConformanceFailure, ifLacking } from '../../harness/verdict/failure.ts';
 import { reconfiguredForThisFile } from './reconfigure.ts';
 
 const reconfigure = reconfiguredForThisFile();
@@ -41,10 +41,8 @@ describe('RET-EXPORT: a user\'s history can be exported in an open machine-reada
       sent.push({ sender: from.account.address, body, at });
     }
 
-    const exported = await exportUserHistory(s.lab.organisations['org-a'], alice.account.address).catch((error: unknown) => {
-      if (error instanceof ProductLacks) throw new ConformanceFailure(`org-a cannot export history: ${error.message}`);
-      throw error;
-    });
+    const exported = await ifLacking(() => exportUserHistory(s.lab.organisations['org-a'], alice.account.address),
+      (why) => new ConformanceFailure(`org-a cannot export history: ${why}`));
     s.note(`operator ran: ${exported.command}`);
     s.note(`format: ${exported.format}; ${exported.files.length} files (${exported.files.slice(0, 12).join(', ')}${exported.files.length > 12 ? ', …' : ''}); ${exported.messages.length} messages in it`);
     if (exported.userHolds) s.note(`the export's section for ${alice.account.address} holds: ${exported.userHolds}`);

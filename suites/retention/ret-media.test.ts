@@ -7,7 +7,7 @@ import { searchStore } from '../../harness/probes/server-store.ts';
 import { operatorDeletesMedia, operatorPurgesRemoteMedia, type OperatorAnswer } from '../../harness/provisioning/operator.ts';
 import { expectMember } from '../../harness/scenario/expect.ts';
 import { scenario, type Session } from '../../harness/scenario/scenario.ts';
-import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { ConformanceFailure, NotTestable, ifLacking } from '../../harness/verdict/failure.ts';
 import { reconfiguredForThisFile } from './reconfigure.ts';
 
 const reconfigure = reconfiguredForThisFile();
@@ -121,10 +121,8 @@ describe('RET-MEDIA: files follow retention: deleted at the hosting server (by i
   }, async (s) => {
     if (s.protocol === 'matrix') throw new NotTestable('Matrix media is deleted by the operator and purged from the peer\'s cache (the scenario above); this lab sets no Matrix media lifetime');
     const [orgA, orgB] = [s.lab.organisations['org-a'], s.lab.organisations['org-b']];
-    await reconfigure(s, 'org-a', { fileLifetimeSeconds }).catch((error: unknown) => {
-      if (error instanceof ProductLacks) throw new ConformanceFailure(`org-a's upload service cannot be given a file lifetime: ${error.message}`);
-      throw error;
-    });
+    await ifLacking(() => reconfigure(s, 'org-a', { fileLifetimeSeconds }),
+      (why) => new ConformanceFailure(`org-a's upload service cannot be given a file lifetime: ${why}`));
     const { alice, bob, file, data, marker, sharedAt } = await aliceSharesAFileWithBob(s);
     const onA = onDisk(orgA, marker);
     if (onA.length === 0) throw new Error(`the byte search finds alice's file nowhere in org-a's store (${orgA.storeDir}) right after the upload: it cannot tell when it goes`);

@@ -3,7 +3,7 @@ import { describe } from 'vitest';
 import type { ChatClient, Conversation, ReadPathAnswer, SentMessage } from '../../harness/drivers/driver.ts';
 import { expectMember, expectMessage } from '../../harness/scenario/expect.ts';
 import { scenario, type Session } from '../../harness/scenario/scenario.ts';
-import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { ConformanceFailure, NotTestable, ifLacking } from '../../harness/verdict/failure.ts';
 import { reconfiguredForThisFile } from './reconfigure.ts';
 
 const reconfigure = reconfiguredForThisFile();
@@ -162,13 +162,8 @@ function verdicts(o: Observation, org: Org): { kept: string[]; lost: string[] } 
  * The observation, for requirements that presuppose retention: a product with no retention mechanism has nothing
  * to over-delete or to federate (RET-POLICY answers that it has none).
  */
-async function observationWithRetention(s: Session): Promise<Observation> {
-  try {
-    return await observation(s);
-  } catch (error) {
-    if (error instanceof ProductLacks) throw new NotTestable(`no retention to check: ${error.message} (RET-POLICY answers this)`);
-    throw error;
-  }
+function observationWithRetention(s: Session): Promise<Observation> {
+  return ifLacking(() => observation(s), (why) => new NotTestable(`no retention to check: ${why} (RET-POLICY answers this)`));
 }
 
 function needPaths(o: Observation, org: Org): void {
@@ -180,10 +175,7 @@ describe('RET-POLICY: messages older than the lifetime disappear from every read
     requirements: ['RET-POLICY'],
     clause: retentionClause,
   }, async (s) => {
-    const o = await observation(s).catch((error: unknown) => {
-      if (error instanceof ProductLacks) throw new ConformanceFailure(`org-a cannot be given a message lifetime: ${error.message}`);
-      throw error;
-    });
+    const o = await ifLacking(() => observation(s), (why) => new ConformanceFailure(`org-a cannot be given a message lifetime: ${why}`));
     noteObservation(s, o, ['org-a']);
     needPaths(o, 'org-a');
     const { kept } = verdicts(o, 'org-a');

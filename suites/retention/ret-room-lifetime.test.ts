@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe } from 'vitest';
 import type { SentMessage } from '../../harness/drivers/driver.ts';
 import { scenario } from '../../harness/scenario/scenario.ts';
-import { ConformanceFailure, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
+import { ConformanceFailure, NotTestable, ifLacking } from '../../harness/verdict/failure.ts';
 import { reconfiguredForThisFile } from './reconfigure.ts';
 
 const reconfigure = reconfiguredForThisFile();
@@ -34,12 +34,8 @@ describe('RET-POLICY: a room\'s own lifetime (m.room.retention) removes its mess
     },
   }, async (s) => {
     if (s.protocol === 'xmpp') throw new NotTestable('XMPP rooms have no lifetime of their own (XEP-0313 §8 leaves retention to the server); the server-wide lifetime is the other RET-POLICY scenario');
-    try {
-      await reconfigure(s, 'org-a', { retentionSeconds: serverLifetimeSeconds });
-    } catch (error) {
-      if (error instanceof ProductLacks) throw new NotTestable(`no retention at all: ${error.message} (the server-wide RET-POLICY scenario answers this)`);
-      throw error;
-    }
+    await ifLacking(() => reconfigure(s, 'org-a', { retentionSeconds: serverLifetimeSeconds }),
+      (why) => new NotTestable(`no retention at all: ${why} (the server-wide RET-POLICY scenario answers this)`));
     const alice = await s.user('org-a', 'alice');
     const { conversation: room } = await alice.createRoom('fedconf-room-lifetime', { retentionSeconds: roomLifetimeSeconds });
     const token = randomBytes(3).toString('hex');

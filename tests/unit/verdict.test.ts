@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Profile, Requirement } from '../../harness/catalogue/catalogue.ts';
 import type { ProductDeclaration } from '../../harness/config/products.ts';
 import type { TestResult, TestStatus } from '../../harness/verdict/model.ts';
+import { ConformanceFailure, ifLacking, NotTestable, ProductLacks } from '../../harness/verdict/failure.ts';
 import { answerProfile, answerRequirement } from '../../harness/verdict/verdict.ts';
 
 const requirement = (id: string, level: Requirement['level'] = 'MUST', protocols: Requirement['protocols'] = ['matrix', 'xmpp']): Requirement =>
@@ -53,5 +54,15 @@ describe('a profile verdict', () => {
     const verdict = answerProfile(profile, rows('Yes', 'Yes', 'Not tested'));
     expect(verdict.verdict).toBe('NOT CONFORMANT');
     expect(verdict.mustNotYes).toEqual([{ id: 'A-3', answer: 'Not tested' }]);
+  });
+});
+
+describe('a product lacking what a scenario asked of the lab', () => {
+  it('becomes what the scenario makes of it, while any other error stays as it was', async () => {
+    const lacking = () => Promise.reject(new ProductLacks('no retention mechanism'));
+    await expect(ifLacking(lacking, (why) => new NotTestable(`RET-POLICY answers this: ${why}`))).rejects.toThrow(new NotTestable('RET-POLICY answers this: no retention mechanism'));
+    await expect(ifLacking(lacking, (why) => new ConformanceFailure(why))).rejects.toBeInstanceOf(ConformanceFailure);
+    await expect(ifLacking(() => Promise.reject(new Error('server did not start')), (why) => new NotTestable(why))).rejects.toThrow(/^server did not start$/);
+    await expect(ifLacking(() => Promise.resolve(7), (why) => new NotTestable(why))).resolves.toBe(7);
   });
 });
