@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fileLifetimeOf, retentionOf, type OrganisationPlan } from '../../harness/lab/native/adapter.ts';
+import { retentionOf, secondsOf, type OrganisationPlan } from '../../harness/lab/native/adapter.ts';
 import { prosodyConfig, type ProsodyConfig } from '../../harness/lab/native/prosody.ts';
 import { homeserverConfig, type ConfigFiles } from '../../harness/lab/native/synapse.ts';
 
@@ -41,9 +41,9 @@ describe('lab settings of RET-POLICY / RET-KEEP', () => {
 
 describe('lab setting of RET-MEDIA (XMPP upload lifetime)', () => {
   it('Prosody\'s upload component gets http_file_share_expires_after only when a file lifetime is asked', () => {
-    expect(fileLifetimeOf('x', {})).toBeUndefined();
-    expect(fileLifetimeOf('x', { fileLifetimeSeconds: 20 })).toBe(20);
-    expect(() => fileLifetimeOf('x', { fileLifetimeSeconds: 0 })).toThrow(/whole number/);
+    expect(secondsOf('x', {}, 'fileLifetimeSeconds')).toBeUndefined();
+    expect(secondsOf('x', { fileLifetimeSeconds: 20 }, 'fileLifetimeSeconds')).toBe(20);
+    expect(() => secondsOf('x', { fileLifetimeSeconds: 0 }, 'fileLifetimeSeconds')).toThrow(/whole number/);
     const prosody: ProsodyConfig = {
       domain: 'org-a.test', address: '127.0.0.1', dnsAddress: '127.0.0.10', dataDir: '/d', pidFile: '/p', certificatesDir: '/c',
       certificateFile: '/c/a.crt', keyFile: '/c/a.key', caFile: '/c/ca.pem', federation: true, logLevel: 'info',

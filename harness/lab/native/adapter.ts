@@ -125,25 +125,22 @@ export interface LabSettings {
 /** The lab's retention switches, honoured by the adapters that have a retention mechanism. */
 export const retentionSwitches = ['retentionSeconds', 'retention', 'retentionEnforcedSeconds'] as const satisfies ReadonlyArray<keyof LabSettings>;
 
-/** The lifetime (seconds) an adapter must enforce, or undefined for none (also when the negative control turns it off). */
-export function retentionOf(adapter: string, settings: LabSettings): number | undefined {
-  for (const key of ['retentionSeconds', 'retentionEnforcedSeconds'] as const) {
-    const value = settings[key];
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw new Error(`${adapter} adapter: lab setting ${key} must be a whole number of seconds, got ${JSON.stringify(value)}`);
-    }
-  }
-  if (settings.retentionSeconds === undefined || settings.retention === false) return undefined;
-  return settings.retentionEnforcedSeconds ?? settings.retentionSeconds;
-}
+type SecondsSetting = 'retentionSeconds' | 'retentionEnforcedSeconds' | 'redactionRetentionSeconds' | 'fileLifetimeSeconds';
 
-/** The upload lifetime (seconds) an adapter must configure, or undefined for the product's default. */
-export function fileLifetimeOf(adapter: string, settings: LabSettings): number | undefined {
-  const value = settings.fileLifetimeSeconds;
+/** A setting in seconds, checked to be a whole number of at least 1; undefined when absent. */
+export function secondsOf(adapter: string, settings: LabSettings, key: SecondsSetting): number | undefined {
+  const value = settings[key];
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-    throw new Error(`${adapter} adapter: lab setting fileLifetimeSeconds must be a whole number of seconds, got ${JSON.stringify(value)}`);
+    throw new Error(`${adapter} adapter: lab setting ${key} must be a whole number of seconds, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** The lifetime (seconds) an adapter must enforce, or undefined for none (also when the negative control turns it off). */
+export function retentionOf(adapter: string, settings: LabSettings): number | undefined {
+  const [asked, enforced] = [secondsOf(adapter, settings, 'retentionSeconds'), secondsOf(adapter, settings, 'retentionEnforcedSeconds')];
+  if (asked === undefined || settings.retention === false) return undefined;
+  return enforced ?? asked;
 }
 
 /** The allow-list an adapter must configure, or undefined for none (also when the negative control drops it). */

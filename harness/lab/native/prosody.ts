@@ -7,7 +7,7 @@ import { logTail, spawnServer, stopProcess } from '../processes.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { installDebianPackages } from './debian.ts';
 import { waitForPorts } from './ready.ts';
-import { allowListOf, fileLifetimeOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, guestDomainOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, secondsOf, type LabSettings, type NativeAdapter, type OrganisationPlan, type Progress, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -218,7 +218,7 @@ function checkSettings(settings: LabSettings): Pick<ProsodyConfig, 'archiveExpir
   refuseUnknownSettings('prosody', settings, knownSettings);
   const federationAllowList = allowListOf('prosody', settings);
   const lifetime = retentionOf('prosody', settings);
-  const fileExpiresAfter = fileLifetimeOf('prosody', settings);
+  const fileExpiresAfter = secondsOf('prosody', settings, 'fileLifetimeSeconds');
   const archiveExpiresAfter = lifetime ?? (settings.retentionSeconds !== undefined || settings.messageArchive === true ? 'never' as const : undefined);
   const { federation, s2sRequireEncryption, s2sTlsMinVersion } = settings;
   if (s2sTlsMinVersion !== undefined && s2sTlsMinVersion !== 'TLSv1' && s2sTlsMinVersion !== 'TLSv1.2') {

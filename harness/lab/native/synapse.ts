@@ -15,7 +15,7 @@ import { portAccepts } from '../wait.ts';
 import type { OrganisationDescription } from '../types.ts';
 import { startFederationFilter } from './federation-filter.ts';
 import { runLogged, waitHttpAndPort } from './ready.ts';
-import { allowListOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
+import { allowListOf, guestsAdmitted, guestSwitches, refuseUnknownSettings, retentionOf, retentionSwitches, secondsOf, type LabSettings, type NativeAdapter, type OrganisationPlan, type RunningOrganisation } from './adapter.ts';
 
 const run = promisify(execFile);
 
@@ -296,14 +296,11 @@ export function homeserverConfig(plan: OrganisationPlan, files: ConfigFiles): Re
   }
   // The RET-POLICY negative control: the operator asked for a lifetime, retention stays off.
   if (plan.settings.retention === false) config.retention = { enabled: false };
-  const { redactionRetentionSeconds: redactionPeriod, redactionPurge } = plan.settings;
-  if (redactionPeriod !== undefined && (!Number.isInteger(redactionPeriod) || redactionPeriod < 1)) {
-    throw new Error(`synapse adapter: lab setting redactionRetentionSeconds must be a whole number of seconds, got ${JSON.stringify(redactionPeriod)}`);
-  }
+  const redactionPeriod = secondsOf('synapse', plan.settings, 'redactionRetentionSeconds');
   // RET-REDACT: a redacted event's original JSON is replaced by its pruned form this long after the redaction (by a
   // job Synapse runs every 5 minutes); null keeps it forever, the negative control.
   if (redactionPeriod !== undefined) config.redaction_retention_period = `${redactionPeriod}s`;
-  if (redactionPurge === false) config.redaction_retention_period = null;
+  if (plan.settings.redactionPurge === false) config.redaction_retention_period = null;
   if (plan.settings.fileUpload === false) {
     // No media repository in this process (the option meant for moving it to a worker): upload and download
     // endpoints are not served at all.
