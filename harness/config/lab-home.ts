@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -29,18 +29,9 @@ export function reachableByOthers(dir: string): boolean {
 /** mkdir -p whose new folders are 0755 whatever the umask (a umask of 077 would hide them from the servers' users). */
 export function mkdirReachable(dir: string): void {
   const missing: string[] = [];
-  for (let at = dir; !exists(at); at = dirname(at)) missing.unshift(at);
+  for (let at = dir; !existsSync(at); at = dirname(at)) missing.unshift(at);
   for (const at of missing) {
     mkdirSync(at);
     chmodSync(at, 0o755);
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

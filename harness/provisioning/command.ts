@@ -7,9 +7,9 @@ export interface CommandResult {
 }
 
 /** Runs an admin command with `input` on stdin (so passwords never show in `ps`); output is stdout+stderr. */
-export function runWithInput(command: string, args: string[], input: string, timeoutMs: number): Promise<CommandResult> {
+export function runWithInput(command: string, args: string[], input: string, timeoutMs: number, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
     let output = '';
     child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { output += d.toString(); });

@@ -1,13 +1,15 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { installDir } from '../config/paths.ts';
 import { luaString } from '../lab/native/prosody.ts';
 import type { OrganisationDescription } from '../lab/types.ts';
 import { NotTestable, ProductLacks } from '../verdict/failure.ts';
+import { storeFiles } from '../probes/server-store.ts';
+import { runWithInput, type CommandResult } from './command.ts';
 import { exportPiefxisWithEjabberdctl } from './ejabberdctl.ts';
-import { xep0227Format, xep0227Messages, xep0227UserHolds } from './xep0227.ts';
+import { readXep0227, xep0227Format } from './xep0227.ts';
 
 /**
  * RET-EXPORT: the operator exports a user's history with the product's own tool, and the harness reads the export
@@ -112,7 +114,7 @@ async function exportWithProsodyMigrator(org: OrganisationDescription, address: 
     if (result.code !== 0) throw new Error(`${command} failed (exit ${result.code}): ${result.output.slice(-2000)}`);
     const files = listFiles(out);
     const own = files.filter((f) => f === `${address}.xml`).map((f) => join(out, f));
-    return { command, format: xep0227Format, files, messages: own.flatMap(xep0227Messages), userHolds: xep0227UserHolds(own, address) };
+    return { command, format: xep0227Format, files, ...readXep0227(own, address) };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -126,12 +128,11 @@ async function exportWithEjabberdPiefxis(org: OrganisationDescription, address: 
   try {
     const answer = await exportPiefxisWithEjabberdctl(org, method, out);
     const files = listFiles(out);
-    const xmlFiles = files.filter((f) => f.endsWith('.xml')).map((f) => join(out, f));
+    const { messages, userHolds } = readXep0227(files.filter((f) => f.endsWith('.xml')).map((f) => join(out, f)), address);
     return {
-      command: `ejabberdctl export_piefxis ${out}${answer ? ` → ${answer}` : ''}`, format: xep0227Format, files, userHolds: xep0227UserHolds(xmlFiles, address),
+      command: `ejabberdctl export_piefxis ${out}${answer ? ` → ${answer}` : ''}`, format: xep0227Format, files, userHolds,
       // The whole server's export: the messages are those of any account, kept if `address` sent or received them.
-      messages: xmlFiles.flatMap(xep0227Messages)
-        .filter((m) => [m.sender, m.recipient].some((jid) => jid.split('/')[0] === address)),
+      messages: messages.filter((m) => [m.sender, m.recipient].some((jid) => jid.split('/')[0] === address)),
     };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -161,21 +162,12 @@ async function concatenatedJson(python: string, file: string, cwd: string): Prom
   return JSON.parse(result.output) as ExportedEvent[];
 }
 
-function listFiles(dir: string, prefix = ''): string[] {
-  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    return entry.isDirectory() ? listFiles(dir, rel) : [rel];
-  });
+/** Every file under `dir`, relative to it. */
+function listFiles(dir: string): string[] {
+  return storeFiles(dir, { logs: true }).map((file) => relative(dir, file));
 }
 
-function runTool(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (error) => { clearTimeout(timer); reject(error); });
-    child.once('close', (code) => { clearTimeout(timer); resolve({ code, output }); });
-  });
+/** An export tool run where its files are (Synapse's config has relative paths), Python's output unbuffered; output is stdout+stderr. */
+function runTool(command: string, args: string[], cwd: string): Promise<CommandResult> {
+  return runWithInput(command, args, '', timeoutMs, { cwd, env: { ...process.env, PYTHONUNBUFFERED: '1' } });
 }

@@ -6,13 +6,18 @@ import type { ExportedMessage } from './export.ts';
 
 export const xep0227Format = 'XML, XEP-0227 (Portable Import/Export Format for XMPP-IM Servers): <server-data><host><user>, messages as XEP-0313 results with XEP-0203 delay stamps';
 
+/** What XEP-0227 files hold: their messages, and what `address`'s own section holds (each file parsed once). */
+export function readXep0227(files: string[], address: string): { messages: Array<ExportedMessage & { recipient: string }>; userHolds: string } {
+  const docs = files.map(xmlDocument);
+  return { messages: docs.flatMap(messagesIn), userHolds: userHolds(docs, address) };
+}
+
 /**
- * Every <message> with a <body> anywhere in a XEP-0227 file: archived ones (XEP-0313 <result><forwarded> with the
- * <delay> beside the message) and stored ones (offline messages, <delay> inside). Sender and recipient are the
+ * Every <message> with a <body> anywhere in a XEP-0227 document: archived ones (XEP-0313 <result><forwarded> with
+ * the <delay> beside the message) and stored ones (offline messages, <delay> inside). Sender and recipient are the
  * message's own from / to.
  */
-export function xep0227Messages(file: string): Array<ExportedMessage & { recipient: string }> {
-  const doc = xmlDocument(file);
+function messagesIn(doc: Document): Array<ExportedMessage & { recipient: string }> {
   const delayOf = (el: Element | null): string | undefined =>
     el ? childElements(el).find((c) => c.localName === 'delay' && c.namespaceURI === 'urn:xmpp:delay')?.getAttribute('stamp') ?? undefined : undefined;
   return [...doc.getElementsByTagNameNS('*', 'message')].flatMap((message) => {
@@ -23,11 +28,11 @@ export function xep0227Messages(file: string): Array<ExportedMessage & { recipie
   });
 }
 
-/** The element names inside `address`'s <host jid><user name> in XEP-0227 files (e.g. "query (jabber:iq:roster), vCard"). */
-export function xep0227UserHolds(files: string[], address: string): string {
+/** The element names inside `address`'s <host jid><user name> (e.g. "query (jabber:iq:roster), vCard"). */
+function userHolds(docs: Document[], address: string): string {
   const at = address.lastIndexOf('@');
   const [localpart, host] = [address.slice(0, at), address.slice(at + 1)];
-  const users = files.flatMap((file) => [...xmlDocument(file).getElementsByTagNameNS('*', 'user')]
+  const users = docs.flatMap((doc) => [...doc.getElementsByTagNameNS('*', 'user')]
     .filter((u) => u.getAttribute('name') === localpart && u.parentElement?.getAttribute('jid') === host));
   if (users.length === 0) return `no <user name="${localpart}"> under <host jid="${host}">`;
   const held = users.flatMap((u) => childElements(u).map((c) => `${c.localName} (${c.namespaceURI ?? 'no namespace'})`));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { xep0227Messages, xep0227UserHolds } from '../../harness/provisioning/xep0227.ts';
+import { readXep0227 } from '../../harness/provisioning/xep0227.ts';
 
 /** RET-EXPORT reads what the XMPP products' export tools write: messages with sender, time and body, and nothing else. */
 
@@ -32,20 +32,20 @@ const offline = file('org-a_test.xml', `<server-data xmlns="urn:xmpp:pie:0"><hos
 
 describe('reading a XEP-0227 export', () => {
   it('gives each archived message with a body, its sender, recipient and the archive\'s time; a body-less chat state is not a message', () => {
-    expect(xep0227Messages(archived)).toEqual([
+    expect(readXep0227([archived], 'alice@org-a.test').messages).toEqual([
       { sender: 'alice@org-a.test/laptop', recipient: 'bob@org-b.test', body: 'Hej bob: åäö', timestamp: Date.parse('2026-11-23T07:15:00Z') },
     ]);
   });
 
   it('gives stored (offline) messages with the delay stamp they carry', () => {
-    expect(xep0227Messages(offline)).toEqual([
+    expect(readXep0227([offline], 'carol@org-a.test').messages).toEqual([
       { sender: 'bob@org-b.test/phone', recipient: 'carol@org-a.test', body: 'Till carol', timestamp: Date.parse('2026-11-23T08:00:00.250Z') },
     ]);
   });
 
   it('names what a user\'s section holds, so a missing archive is visible in the evidence', () => {
-    expect(xep0227UserHolds([archived], 'alice@org-a.test')).toBe('scram-credentials (urn:xmpp:pie:0#scram), archive (urn:xmpp:pie:0#mam)');
-    expect(xep0227UserHolds([offline], 'alice@org-a.test')).toBe('an empty <user> element');
-    expect(xep0227UserHolds([offline], 'alice@org-b.test')).toBe('no <user name="alice"> under <host jid="org-b.test">');
+    expect(readXep0227([archived], 'alice@org-a.test').userHolds).toBe('scram-credentials (urn:xmpp:pie:0#scram), archive (urn:xmpp:pie:0#mam)');
+    expect(readXep0227([offline], 'alice@org-a.test').userHolds).toBe('an empty <user> element');
+    expect(readXep0227([offline], 'alice@org-b.test').userHolds).toBe('no <user name="alice"> under <host jid="org-b.test">');
   });
 });
