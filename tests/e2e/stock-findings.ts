@@ -86,7 +86,6 @@ const auditFindings: Record<Product, Record<string, Answer>> = {
  * notifications (userapi_notifications); Prosody 0.12 and ejabberd 23.01 keep the original in the room archive.
  * RET-ERASE: only Synapse erases (Dendrite's deactivation ignores `erase`; XMPP account deletion leaves the room history).
  */
-const retentionRows = ['RET-POLICY', 'RET-KEEP', 'RET-FEDERATED', 'RET-REDACT', 'RET-MEDIA', 'RET-ERASE', 'RET-EXPORT'];
 const retentionFindings: Record<Product, Record<string, Answer>> = {
   synapse: { 'RET-REDACT': 'No' },
   dendrite: { 'RET-POLICY': 'No', 'RET-KEEP': 'Not tested', 'RET-FEDERATED': 'Not tested', 'RET-REDACT': 'No', 'RET-MEDIA': 'No', 'RET-ERASE': 'No', 'RET-EXPORT': 'No' },
@@ -99,8 +98,6 @@ export interface ProfileRows {
   profile: string;
   prefix: string;
   findings: Partial<Record<Product, Record<string, Answer>>>;
-  /** Only these rows (others of the prefix have no scenario yet); default: every row of the prefix. */
-  rows?: string[];
   /** A run longer than the project's 10-minute test timeout (RET-REDACT waits for Synapse's 5-minute clean-up job). */
   timeoutMs?: number;
 }
@@ -109,9 +106,8 @@ export const profileRows: ProfileRows[] = [
   { profile: 'guest-access', prefix: 'GST-', findings: guestFindings },
   { profile: 'audit', prefix: 'AUD-', findings: auditFindings },
   { profile: 'e2ee', prefix: 'E2E-', findings: e2eeFindings },
-  { profile: 'retention', prefix: 'RET-', findings: retentionFindings, rows: retentionRows, timeoutMs: 900_000 },
+  { profile: 'retention', prefix: 'RET-', findings: retentionFindings, timeoutMs: 900_000 },
 ];
-
 
 /** Each profile's runs, one per product with findings. */
 export const profileRuns = profileRows.flatMap((p) => products.filter((product) => p.findings[product]).map((product) => ({ ...p, product })));

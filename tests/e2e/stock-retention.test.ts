@@ -12,8 +12,8 @@ afterEach(() => {
   expect(labProcessesLeft(), 'lab processes left running').toEqual([]);
 });
 
-describe.each(profileRuns.filter((r) => r.profile === 'retention'))('stock $product on the native lab, $profile profile', ({ product, profile, prefix, findings, rows, timeoutMs }) => {
+describe.each(profileRuns.filter((r) => r.profile === 'retention'))('stock $product on the native lab, $profile profile', ({ product, profile, prefix, findings, timeoutMs }) => {
   it(`answers the ${prefix} rows as the findings say, with no ERROR`, { ...(timeoutMs ? { timeout: timeoutMs } : {}) }, async () => {
-    await expectStockAnswers(reportsDir, product, profile, rows ?? rowsOf(profile).filter((id) => id.startsWith(prefix)), findings[product], prefix);
+    await expectStockAnswers(reportsDir, product, profile, rowsOf(profile).filter((id) => id.startsWith(prefix)), findings[product], prefix);
   });
 });
